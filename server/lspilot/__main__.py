@@ -1,0 +1,5 @@
+"""Allow ``python -m lspilot``."""
+
+from lspilot.cli import main
+
+raise SystemExit(main())
