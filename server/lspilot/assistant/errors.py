@@ -1,0 +1,75 @@
+"""One exception hierarchy for the provider layer, each with a sentence for the user.
+
+The sentence never contains a secret: engines build these from status codes and their own
+words, never by echoing request headers or the endpoint's raw body.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class: something kept the assistant from answering."""
+
+    #: Whether the gateway may try again.
+    retryable = False
+    #: Default sentence shown to the user.
+    user_message = "The assistant could not answer."
+
+    def __init__(self, detail: str = "", *, user_message: str | None = None) -> None:
+        super().__init__(detail or self.user_message)
+        self.detail = detail
+        if user_message is not None:
+            self.user_message = user_message
+
+    def __str__(self) -> str:
+        return self.detail or self.user_message
+
+
+class AuthError(AssistantError):
+    user_message = (
+        "The model endpoint refused the API key (401/403). Set OPENAI_API_KEY (or the "
+        "editor's lspilot API key) and check `lspilot doctor`."
+    )
+
+
+class RateLimitError(AssistantError):
+    retryable = True
+    user_message = "The model endpoint is rate limiting requests; lspilot will retry."
+
+    def __init__(self, detail: str = "", *, retry_after: float | None = None, **kw: str) -> None:
+        super().__init__(detail, **kw)
+        self.retry_after = retry_after
+
+
+class ModelTimeoutError(AssistantError):
+    retryable = True
+    user_message = "The model did not answer in time (see the `requestTimeoutMs` setting)."
+
+
+class UnavailableError(AssistantError):
+    retryable = True
+    user_message = (
+        "The model endpoint is unreachable or failing. Check `baseUrl` and run `lspilot doctor`."
+    )
+
+
+class BadRequestError(AssistantError):
+    user_message = "The model endpoint rejected the request (400/404): check the `model` setting."
+
+
+class BadOutputError(AssistantError):
+    user_message = "The model's answer could not be used; nothing was changed."
+
+
+class CircuitOpenError(AssistantError):
+    user_message = (
+        "lspilot paused model requests after repeated failures; it will try again shortly."
+    )
+
+
+class BudgetExceededError(AssistantError):
+    user_message = "The daily token budget (`limits.dailyTokenBudget`) is used up."
+
+
+class NotSupportedError(AssistantError):
+    user_message = "This needs a model: configure one (see `lspilot doctor`)."
