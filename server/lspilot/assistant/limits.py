@@ -1,0 +1,174 @@
+"""Global limits on model requests: rate, daily token budget and a circuit breaker.
+
+Clocks and sleeps are injectable so that tests drive time instead of waiting for it.
+The concurrency cap is a plain `asyncio.Semaphore` held by the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
+from lspilot.assistant.errors import BudgetExceededError, CircuitOpenError
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class RateLimiter:
+    """A token bucket: `requests_per_minute` tokens, refilled continuously.
+
+    The bucket starts full, so a burst of up to one minute's allowance goes out at once and
+    further requests are spaced evenly at 60/rpm seconds.
+    """
+
+    def __init__(
+        self,
+        requests_per_minute: int,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if requests_per_minute < 1:
+            raise ValueError("requests_per_minute must be at least 1")
+        self.capacity = float(requests_per_minute)
+        self.rate = requests_per_minute / 60.0  # tokens per second
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = self.capacity
+        self._stamp = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def try_acquire(self) -> float:
+        """Take a token if one is there and return 0, else return the seconds until one is."""
+        self._refill()
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
+
+    async def acquire(self) -> None:
+        """Wait until a request may go out, then take its token."""
+        while (wait := self.try_acquire()) > 0:
+            await self._sleep(wait)
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+class TokenBudget:
+    """Tokens (in + out) per local day; `daily == 0` means no budget.
+
+    The count lives in this process: two editors each get the budget (the status says so).
+    """
+
+    def __init__(self, daily: int, *, today: Callable[[], dt.date] = _today) -> None:
+        self.daily = daily
+        self._today = today
+        self._day = today()
+        self._used = 0
+
+    def _roll(self) -> None:
+        day = self._today()
+        if day != self._day:
+            self._day, self._used = day, 0
+
+    @property
+    def used(self) -> int:
+        """Tokens spent today."""
+        self._roll()
+        return self._used
+
+    def check(self) -> None:
+        """Raise `BudgetExceededError` when today's budget is used up."""
+        if self.daily and self.used >= self.daily:
+            raise BudgetExceededError(f"daily token budget of {self.daily} used up")
+
+    def spend(self, tokens: int) -> None:
+        """Count `tokens` against today's budget."""
+        self._roll()
+        self._used += max(tokens, 0)
+
+
+class BreakerState(StrEnum):
+    """The three states of a circuit breaker."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+class CircuitBreaker:
+    """Opens after `threshold` consecutive failures; after `cooldown_s` lets one probe through.
+
+    The probe's success closes it, its failure opens it again for another cool-down. Only
+    failures of the endpoint count (the gateway decides: unavailable, timeout, rate limit).
+    """
+
+    def __init__(self, threshold: int, cooldown_s: float, *, clock: Clock = time.monotonic) -> None:
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._probing = False
+
+    @property
+    def state(self) -> BreakerState:
+        """Closed, open, or half-open (cool-down over: the next request is a probe)."""
+        if self._opened_at is None:
+            return BreakerState.CLOSED
+        if self._clock() - self._opened_at >= self.cooldown_s:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
+
+    @property
+    def consecutive_failures(self) -> int:
+        """Failures since the last success."""
+        return self._failures
+
+    def before(self) -> None:
+        """Call before a request: raises `CircuitOpenError` unless the request may go out."""
+        state = self.state
+        if state is BreakerState.CLOSED:
+            return
+        if state is BreakerState.HALF_OPEN and not self._probing:
+            self._probing = True
+            return
+        assert self._opened_at is not None
+        left = max(self.cooldown_s - (self._clock() - self._opened_at), 0.0)
+        raise CircuitOpenError(f"circuit open after {self._failures} failures; retry in {left:.0f}s")
+
+    def record_success(self) -> None:
+        """The endpoint answered: close the breaker."""
+        if self._opened_at is not None:
+            log.info("model endpoint answered again; resuming requests")
+        self._failures, self._opened_at, self._probing = 0, None, False
+
+    def record_failure(self) -> None:
+        """The endpoint failed: count it, and open the breaker at the threshold."""
+        self._failures += 1
+        if self._probing or self._failures >= self.threshold:
+            if self._opened_at is None or self._probing:
+                log.warning(
+                    "pausing model requests for %.0fs after %d consecutive failures",
+                    self.cooldown_s,
+                    self._failures,
+                )
+            self._opened_at = self._clock()
+            self._probing = False
+
+    def release(self) -> None:
+        """The request ended without telling anything (cancelled): free the probe slot."""
+        self._probing = False

@@ -1,0 +1,97 @@
+"""The `lspilot` command: serve LSP (default), and the tools around it.
+
+Each subcommand lives in its own module, imported only when used, so that `lspilot` starting
+as a language server pays for nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from lspilot import __version__
+
+# subcommand -> (module, one-line help). Each module has `add_arguments(parser)` and
+# `run(args) -> int`.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("lspilot.cli_serve", "serve LSP over stdio (default) or TCP"),
+    "demo": ("lspilot.demo", "show what an editor would get, on a bundled example"),
+}
+
+EPILOG = """examples:
+  lspilot                      serve LSP over stdio (what editors run)
+  lspilot --tcp 127.0.0.1:2087 serve LSP over TCP
+  lspilot demo                 tour the features on a bundled example (no key needed)
+"""
+
+
+def _add_optional_subcommands() -> None:
+    """Subcommands whose modules exist in this installation (added by later work)."""
+    for name, module, help_text in (
+        ("doctor", "lspilot.cli_doctor", "check the setup and say how to fix what is wrong"),
+        ("check", "lspilot.cli_check", "review files from the command line"),
+        ("cache", "lspilot.cli_cache", "show, locate or clear the result cache"),
+    ):
+        if importlib.util.find_spec(module) is not None:
+            SUBCOMMANDS[name] = (module, help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    _add_optional_subcommands()
+    parser = argparse.ArgumentParser(
+        prog="lspilot",
+        description="A language server that brings an LLM into every LSP editor.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"lspilot {__version__}")
+    _add_common(parser)
+    from lspilot import cli_serve
+
+    cli_serve.add_arguments(parser)  # `lspilot --tcp ...` works without `serve`
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_common(sub_parser)
+        importlib.import_module(module).add_arguments(sub_parser)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output"
+    )
+    parser.add_argument(
+        "--log-file", default=argparse.SUPPRESS, metavar="FILE", help="also log to FILE"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lspilot` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.verbose = getattr(args, "verbose", 0)
+    args.log_file = getattr(args, "log_file", None)
+    command = args.command or "serve"
+    module = importlib.import_module(SUBCOMMANDS[command][0])
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line; the traceback only with -v
+        if args.verbose:
+            raise
+        sys.stderr.write(f"lspilot {command}: error: {exc}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Hover: what the symbol under the cursor is, at once, and an explanation of it.
+
+The signature and existing docstring come from the syntax tree and are shown immediately.
+The explanation comes from the assistant: a cache hit is instant; a miss waits up to
+``hover.timeoutMs`` and then answers that the explanation is being generated, letting the
+request finish into the cache in the background so the next hover has it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from lspilot.assistant.errors import AssistantError
+from lspilot.assistant.tasks import ExplainInput, ExplainResult
+from lspilot.positions import lsp_range, offset_at
+
+if TYPE_CHECKING:
+    from lspilot.server import LspilotServer
+    from lspilot.syntax import Definition, Source
+
+log = logging.getLogger("lspilot.hover")
+
+PENDING = "_lspilot is generating an explanation; hover again in a moment._"
+# Lines of code shown around a symbol that has no definition in this file.
+USAGE_CONTEXT_LINES = 3
+
+
+def register(ls: LspilotServer) -> None:
+    """Register the hover handler."""
+
+    @ls.feature(types.TEXT_DOCUMENT_HOVER)
+    async def on_hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | None:
+        return await hover(ls, params)
+
+
+async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | None:
+    """Answer one hover request."""
+    if not ls.settings.hover.enabled:
+        return None
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    source = await ls.source_of(doc)
+    if source is None:
+        return None
+    offset = offset_at(doc, params.position)
+    ident = source.identifier_at(offset)
+    if ident is None:  # keywords, literals, comments, whitespace: nothing to explain
+        return None
+    definition = source.definition_of(ident.name, offset)
+    header = _header(ident.name, definition, source.language)
+    excluded = ls.excluded(doc.uri)
+    if excluded:
+        body = f"_{excluded}_"
+    else:
+        request = _explain_request(ls, source, ident.name, definition, ident.start)
+        body = await _explanation(ls, request)
+    markdown = "\n\n".join(part for part in (header, body) if part)
+    return types.Hover(
+        contents=_content(ls, markdown), range=lsp_range(doc, ident.start, ident.end)
+    )
+
+
+def _header(name: str, definition: Definition | None, language: str) -> str:
+    """Signature and first paragraph of the docstring: known without any model."""
+    if definition is None:
+        return f"`{name}`"
+    parts = [f"```{language}\n{definition.signature}\n```"]
+    if definition.docstring:
+        parts.append(definition.docstring.strip().split("\n\n")[0])
+    return "\n\n".join(parts)
+
+
+def _explain_request(
+    ls: LspilotServer, source: Source, name: str, definition: Definition | None, at: int
+) -> ExplainInput:
+    budget = ls.settings.limits.max_input_chars
+    if definition is not None and definition.kind not in ("parameter",):
+        code, kind = definition.text, definition.kind
+        context = ""
+        if definition.container:
+            context = f"Defined in class {definition.container}."
+    else:
+        # No definition here: explain from what the code around the use shows.
+        lines = source.text.splitlines()
+        line = source.text.count("\n", 0, at)
+        lo, hi = max(0, line - USAGE_CONTEXT_LINES), line + USAGE_CONTEXT_LINES + 1
+        code, kind = "\n".join(lines[lo:hi]), "usage"
+        enclosing = source.enclosing_definition(at)
+        context = enclosing.signature if enclosing else ""
+    return ExplainInput(
+        language=source.language,
+        code=code[:budget],
+        name=name,
+        kind=kind,
+        context=context[: budget // 4],
+    )
+
+
+async def _explanation(ls: LspilotServer, request: ExplainInput) -> str:
+    assistant = await ls.get_assistant()
+    cached = await assistant.cached(request)
+    if isinstance(cached, ExplainResult):
+        return cached.markdown
+    task = ls.spawn(_run_in_background(ls, request), name="hover")
+    try:
+        result = await asyncio.wait_for(
+            asyncio.shield(task), timeout=ls.settings.hover.timeout_ms / 1000
+        )
+    except TimeoutError:
+        return PENDING  # the task goes on and fills the cache
+    except asyncio.CancelledError:
+        task.cancel()  # $/cancelRequest: abort the model request too
+        raise
+    if isinstance(result, AssistantError):
+        return f"_{result.user_message}_"
+    return result.markdown if isinstance(result, ExplainResult) else ""
+
+
+async def _run_in_background(
+    ls: LspilotServer, request: ExplainInput
+) -> ExplainResult | AssistantError:
+    """Run the request; failures are reported once and returned, not raised."""
+    assistant = await ls.get_assistant()
+    try:
+        result = await assistant.run(request)
+    except AssistantError as err:
+        ls.report_error(err, "hover")
+        return err
+    finally:
+        ls.notify_status()
+    assert isinstance(result, ExplainResult)
+    return result
+
+
+def _content(ls: LspilotServer, markdown: str) -> types.MarkupContent:
+    formats = ls.client_capabilities.text_document
+    hover_caps = formats.hover if formats else None
+    offered = hover_caps.content_format if hover_caps and hover_caps.content_format else None
+    if offered is None or types.MarkupKind.Markdown in offered:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown)
+    plain = "\n".join(line for line in markdown.splitlines() if not line.startswith("```"))
+    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=plain.replace("`", ""))

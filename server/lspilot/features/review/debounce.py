@@ -1,0 +1,97 @@
+"""Per-key debounced asyncio tasks (never threads).
+
+`schedule(key, delay, factory)` runs `factory()` after `delay` seconds unless the same key is
+scheduled again first: a burst of edits to one document therefore ends in one run. Whether a
+run that has already started is cancelled by a newer schedule is the caller's choice: cheap,
+stale-on-arrival work (re-positioning) is cancelled; a review pass is left to finish the model
+requests it has in flight, because their answers are cached by content and reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+Factory = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class _Entry:
+    task: asyncio.Task[None]
+    started: bool = False
+
+
+class Debouncer:
+    """Delayed tasks keyed by name (a document URI, say); one pending task per key."""
+
+    def __init__(self, name: str = "debounce") -> None:
+        self.name = name
+        self._pending: dict[str, _Entry] = {}
+        # Every task we made, until it ends: asyncio keeps only weak references to tasks.
+        self._alive: set[asyncio.Task[None]] = set()
+
+    def schedule(
+        self, key: str, delay: float, factory: Factory, *, cancel_running: bool = False
+    ) -> asyncio.Task[None]:
+        """Run `factory()` after `delay` seconds, superseding the previous task for `key`.
+
+        The previous task is cancelled if it is still waiting, or also if it is running when
+        `cancel_running` is set; otherwise it finishes on its own.
+        """
+        old = self._pending.pop(key, None)
+        if old is not None and (not old.started or cancel_running):
+            old.task.cancel()
+        entry: _Entry
+        task = asyncio.get_running_loop().create_task(
+            self._run(key, delay, factory, lambda: entry), name=f"{self.name}:{key}"
+        )
+        entry = _Entry(task)
+        self._pending[key] = entry
+        self._alive.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def cancel(self, key: str) -> None:
+        """Cancel the task for `key`, waiting or running."""
+        entry = self._pending.pop(key, None)
+        if entry is not None:
+            entry.task.cancel()
+
+    def cancel_all(self) -> None:
+        """Cancel every task this debouncer made (server shutdown)."""
+        self._pending.clear()
+        for task in list(self._alive):
+            task.cancel()
+
+    def task(self, key: str) -> asyncio.Task[None] | None:
+        """The latest task scheduled for `key`, while it has not ended."""
+        entry = self._pending.get(key)
+        return entry.task if entry is not None else None
+
+    async def _run(
+        self, key: str, delay: float, factory: Factory, entry: Callable[[], _Entry]
+    ) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            # Still yield once, so that a burst scheduled without awaiting collapses to one.
+            await asyncio.sleep(0)
+        entry().started = True
+        try:
+            await factory()
+        finally:
+            if self._pending.get(key) is entry():
+                del self._pending[key]
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._alive.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            # A failing review must never take the server down; it must not vanish either.
+            log.error("%s failed", task.get_name(), exc_info=exc)

@@ -1,0 +1,93 @@
+"""Chunk bookkeeping: which chunk has which issues, and where those issues stand now.
+
+A review result belongs to a chunk's *content*, not to a place in the file: the store keys
+anchored issues by the chunk's review input (its code, name and context), with offsets
+relative to the chunk. After any edit the document is re-chunked and every chunk whose content
+was reviewed before gets its issues back at once, at `chunk.start + offset`; a chunk that
+changed has no entry and so shows nothing until it is reviewed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+
+from lspilot.assistant.tasks import Severity
+from lspilot.features.review.anchoring import AnchoredIssue, AnchorResult, select_issues
+
+
+@dataclass(frozen=True)
+class ChunkAt:
+    """A chunk where it stands in the current text, with the key its review is stored under."""
+
+    key: Hashable
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class PlacedIssue:
+    """An issue at document offsets (string offsets into the current text)."""
+
+    start: int
+    end: int
+    message: str
+    severity: Severity
+    fix: str | None = None
+
+
+class ReviewStore:
+    """The anchored review results of one document's chunks, by chunk key."""
+
+    def __init__(self) -> None:
+        self._results: dict[Hashable, AnchorResult] = {}
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._results
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def get(self, key: Hashable) -> AnchorResult | None:
+        """The stored result for a chunk, or None when it was never reviewed (or changed)."""
+        return self._results.get(key)
+
+    def put(self, key: Hashable, result: AnchorResult) -> None:
+        """Remember the anchored issues of a reviewed chunk."""
+        self._results[key] = result
+
+    def retain(self, keys: Iterable[Hashable]) -> None:
+        """Forget chunks that are no longer in the document (the disk cache still has them)."""
+        wanted = set(keys)
+        for key in [k for k in self._results if k not in wanted]:
+            del self._results[key]
+
+    def clear(self) -> None:
+        """Forget everything (the model or the settings changed)."""
+        self._results.clear()
+
+
+def place(
+    chunks: Sequence[ChunkAt], store: ReviewStore, floor: Severity, limit: int
+) -> tuple[list[PlacedIssue], list[ChunkAt]]:
+    """Issues of the reviewed chunks at their current positions, and the chunks not reviewed.
+
+    Settings are applied here, not when storing, so that changing `severityFloor` or
+    `maxIssuesPerChunk` needs no new review.
+    """
+    placed: list[PlacedIssue] = []
+    missing: list[ChunkAt] = []
+    for chunk in chunks:
+        result = store.get(chunk.key)
+        if result is None:
+            missing.append(chunk)
+            continue
+        placed.extend(_at(chunk, issue) for issue in select_issues(result.issues, floor, limit))
+    placed.sort(key=lambda p: (p.start, p.end))
+    return placed, missing
+
+
+def _at(chunk: ChunkAt, issue: AnchoredIssue) -> PlacedIssue:
+    return PlacedIssue(
+        chunk.start + issue.start, chunk.start + issue.end, issue.message, issue.severity, issue.fix
+    )

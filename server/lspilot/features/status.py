@@ -1,0 +1,60 @@
+"""Status: what lspilot is doing, for `lspilot.status` and the `lspilot/status` notification.
+
+Editors show it in a status bar; users read it when something seems off. It names the engine
+and why it was chosen, the endpoint (never a key), counters, the breaker state, settings
+problems and, when asked about a file, why that file gets no model features.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lspilot import __version__
+
+if TYPE_CHECKING:
+    from lspilot.server import LspilotServer
+
+STATUS_COMMAND = "lspilot.status"
+
+
+def register(ls: LspilotServer) -> None:
+    """Register the status command."""
+
+    @ls.command(STATUS_COMMAND)
+    async def on_status(ls: LspilotServer, *args: Any) -> dict[str, Any]:
+        uri = _uri_argument(args)
+        await ls.get_assistant()
+        payload = status_payload(ls)
+        if uri is not None:
+            payload["file"] = {"uri": uri, "excluded": ls.excluded(uri)}
+        return payload
+
+
+def _uri_argument(args: tuple[Any, ...]) -> str | None:
+    """`lspilot.status` takes an optional document URI (as a string or `{"uri": ...}`)."""
+    for arg in args:
+        if isinstance(arg, str):
+            return arg
+        if isinstance(arg, dict) and isinstance(arg.get("uri"), str):
+            return str(arg["uri"])
+        if isinstance(arg, list | tuple):
+            found = _uri_argument(tuple(arg))
+            if found:
+                return found
+    return None
+
+
+def status_payload(ls: LspilotServer) -> dict[str, Any]:
+    """The status as a JSON-ready dict (camelCase keys, no secrets)."""
+    payload: dict[str, Any] = {
+        "version": __version__,
+        "provider": ls.settings.provider,
+        "engineReason": ls.engine_reason,
+        "settingsProblems": [p.message for p in ls.settings_problems],
+    }
+    assistant = ls.assistant_or_none
+    if assistant is None:
+        payload.update({"engine": "starting", "busy": False})
+        return payload
+    payload.update(assistant.stats())
+    return payload

@@ -1,0 +1,31 @@
+"""Logging for the server: stderr or a file, never stdout (stdout is the LSP transport)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
+
+
+def configure_logging(level: str = "info", log_file: str | Path | None = None) -> None:
+    """Send lspilot's log to stderr (and `log_file`); keep pygls's own logger quiet."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        root.addHandler(handler)
+    root.setLevel(LEVELS.get(level, logging.INFO))
+    for noisy in ("pygls", "httpx", "httpcore", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def set_level(level: str) -> None:
+    """Change lspilot's log level at run time (settings reload)."""
+    logging.getLogger().setLevel(LEVELS.get(level, logging.INFO))
