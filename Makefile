@@ -50,7 +50,7 @@ NODE_ENV := PATH="$(TOOLS_BIN):$$PATH" npm_config_nodedir="$$(cat $(TOOLS)/noded
 	npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 VSCODE_DIR := clients/vscode
 EDITOR_TESTS_DIR := tests/editors
-VSIX := $(VSCODE_DIR)/dist/lspilot.vsix
+VSIX := $(VSCODE_DIR)/out/lspilot.vsix
 APT_PACKAGES := chromium libkrb5-dev
 
 .PHONY: editors-deps editors-node editors-apt vsix test-editors

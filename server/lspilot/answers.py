@@ -13,7 +13,10 @@ import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from lspilot.assistant.tasks import DocstringStyle
 
 __all__ = [
     "CodeBlock",
@@ -54,7 +57,7 @@ _PROSE_START = re.compile(
     re.IGNORECASE,
 )
 # A sentence ending in a colon ("Below is the fixed version:") with no code punctuation.
-_PROSE_COLON = re.compile(r"^\s*[A-Z][A-Za-z'’,\- ]{2,}(?: [A-Za-z'’,\-]+){2,}\s*:\s*$")
+_PROSE_COLON = re.compile(r"^\s*[A-Z][A-Za-z',\- ]{2,}(?: [A-Za-z',\-]+){2,}\s*:\s*$")
 
 _LANGUAGE_ALIASES: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "py", "python3", "py3", "pycon", "ipython"}),
@@ -312,7 +315,7 @@ def _parameter_names(parameters: Iterable[str | _NamedParameter]) -> list[str]:
 
 
 def docstring_params_match(
-    docstring: str, parameters: Sequence[str | _NamedParameter], style: str
+    docstring: str, parameters: Sequence[str | _NamedParameter], style: DocstringStyle
 ) -> str | None:
     """None when `docstring` documents exactly `parameters`, else what to fix, as a sentence.
 
@@ -323,7 +326,7 @@ def docstring_params_match(
     from lspilot.assistant.engines.docstrings import documented_parameters
 
     expected = _parameter_names(parameters)
-    found = documented_parameters(docstring, style)  # type: ignore[arg-type]
+    found = documented_parameters(docstring, style)
     documented = _parameter_names(found or [])
     if found is None and not expected:
         return None
@@ -353,9 +356,7 @@ def docstring_params_match(
     )
 
 
-_QUOTE_WRAP = re.compile(
-    r"^[rRuUbB]{0,2}(?P<q>\"\"\"|'''|\"|')(?P<body>.*?)(?P=q)\s*$", re.DOTALL
-)
+_QUOTE_WRAP = re.compile(r"^[rRuUbB]{0,2}(?P<q>\"\"\"|'''|\"|')(?P<body>.*?)(?P=q)\s*$", re.DOTALL)
 
 
 def _docstring_from_code(text: str) -> str | None:
@@ -394,9 +395,7 @@ def clean_docstring(text: str) -> str:
         body = re.sub(r"\*+/\s*$", "", body)
         body = "\n".join(re.sub(r"^\s*\*(?!/) ?", "", line) for line in body.split("\n"))
     elif all(re.match(r"^\s*(?:#|//)", line) for line in body.split("\n") if line.strip()):
-        body = "\n".join(
-            re.sub(r"^\s*(?:#+|/{2,}!?) ?", "", line) for line in body.split("\n")
-        )
+        body = "\n".join(re.sub(r"^\s*(?:#+|/{2,}!?) ?", "", line) for line in body.split("\n"))
     lines = [line.rstrip() for line in body.split("\n")]
     # The first line of a docstring usually sits right after the quotes, unindented.
     first, rest = lines[0].strip(), textwrap.dedent("\n".join(lines[1:])).split("\n")

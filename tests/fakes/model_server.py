@@ -472,13 +472,16 @@ class FakeModelServer:
             return len(self._script)
 
     def reset(self) -> None:
-        """Forget recorded requests and scripted replies; restore the default behaviour."""
-        with self._lock:
+        """Forget the recorded requests (e.g. after warming a cache). The script, the
+        responder and the flags stay as they are: a test resets the log, not its setup."""
+        with self._changed:
             self._requests.clear()
+            self._changed.notify_all()
+
+    def clear_script(self) -> None:
+        """Drop scripted replies that were not used."""
+        with self._lock:
             self._script.clear()
-        self.responder = _default_responder
-        self.reject_response_format = False
-        self.strict_models = False
 
     def _next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from lsprotocol import types
+from pygls.workspace import PositionCodec, TextDocument
+
 from lspilot.assistant.tasks import ReviewIssue
 from lspilot.features.review.anchoring import (
     AnchoredIssue,
@@ -11,6 +15,7 @@ from lspilot.features.review.anchoring import (
     select_issues,
 )
 from lspilot.features.review.layout import ChunkAt, PlacedIssue, ReviewStore, place
+from lspilot.features.review.report import PositionMap, to_diagnostics
 
 CHUNK = 'def total(items):\n    s = 0\n    for i in items:\n        s += i\n    return "🎉" + s\n'
 
@@ -75,7 +80,9 @@ def test_duplicate_issues_are_kept_once() -> None:
 
 
 def test_fix_is_kept_unless_it_changes_nothing() -> None:
-    result = anchor_issues(CHUNK, [issue("s = 0", fix="s = 0.0"), issue("return", "r", fix="return")])
+    result = anchor_issues(
+        CHUNK, [issue("s = 0", fix="s = 0.0"), issue("return", "r", fix="return")]
+    )
     assert [i.fix for i in result.issues] == ["s = 0.0", None]
 
 
@@ -119,12 +126,66 @@ def test_place_applies_floor_and_limit_per_chunk() -> None:
     store.put("a", AnchorResult(tuple(anchored(i, "warning") for i in range(4))))
     store.put("b", AnchorResult((anchored(0, "hint"), anchored(1, "error"))))
     placed, _ = place([ChunkAt("a", 0, 10), ChunkAt("b", 10, 20)], store, "warning", 2)
-    assert [(p.start, p.severity) for p in placed] == [(0, "warning"), (1, "warning"), (11, "error")]
+    assert [(p.start, p.severity) for p in placed] == [
+        (0, "warning"),
+        (1, "warning"),
+        (11, "error"),
+    ]
 
 
-def test_retain_forgets_chunks_that_left_the_document() -> None:
-    store = ReviewStore()
-    store.put("old", AnchorResult(()))
-    store.put("kept", AnchorResult(()))
+def test_retain_keeps_current_chunks_and_the_most_recent_spares() -> None:
+    store = ReviewStore(spare=1)
+    for key in ("old", "recent", "kept"):
+        store.put(key, AnchorResult(()))
     store.retain(["kept", "new"])
-    assert "old" not in store and "kept" in store and len(store) == 1
+    assert "old" not in store and "recent" in store and "kept" in store and len(store) == 2
+    store.get("kept")
+    store.retain(["new"])  # "kept" was used after "recent": it is the spare that stays
+    assert list(k for k in ("recent", "kept") if k in store) == ["kept"]
+
+
+# ---- report: offsets to LSP positions in the negotiated encoding ---------------------------
+
+TEXT = "a = '🎉'\r\nb = 'ключ'  # 中文\n\n    c = 1\nlast"
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        types.PositionEncodingKind.Utf16,
+        types.PositionEncodingKind.Utf8,
+        types.PositionEncodingKind.Utf32,
+    ],
+)
+def test_position_map_agrees_with_pygls_for_every_offset(encoding: str) -> None:
+    doc = TextDocument("file:///t.py", TEXT, position_codec=PositionCodec(encoding))
+    positions = PositionMap(doc)
+    for offset in range(len(TEXT) + 2):
+        assert positions.position(offset) == position_at_offset(doc, offset), offset
+
+
+def position_at_offset(doc: TextDocument, offset: int) -> types.Position:
+    """pygls's own conversion (with the end-of-text case pygls returns for longer offsets)."""
+    if offset >= len(doc.source):
+        return types.Position(line=len(doc.lines), character=0)
+    return doc.client_position_at_offset(offset)
+
+
+def test_diagnostics_carry_source_severity_version_and_fix() -> None:
+    doc = TextDocument(
+        "file:///t.py",
+        TEXT,
+        version=7,
+        position_codec=PositionCodec(types.PositionEncodingKind.Utf16),
+    )
+    start = TEXT.index("# 中文")
+    issue = PlacedIssue(start, start + 4, "comment", "hint", fix="# zh")
+    assert to_diagnostics(doc, [issue], 7) == [
+        types.Diagnostic(
+            range=types.Range(types.Position(1, 12), types.Position(1, 16)),
+            message="comment",
+            severity=types.DiagnosticSeverity.Hint,
+            source="lspilot",
+            data={"fix": "# zh", "version": 7},
+        )
+    ]

@@ -9,6 +9,7 @@ import pytest
 from lspilot.answers import (
     clean_docstring,
     code_blocks,
+    docstring_params_match,
     drop_echoed_comment,
     indent_unit_of,
     pick_code,
@@ -17,6 +18,7 @@ from lspilot.answers import (
     strip_noise,
     strip_reasoning,
 )
+from lspilot.assistant.tasks import DocstringStyle, Parameter
 
 CODE = "def add(a, b):\n    return a + b"
 
@@ -130,7 +132,7 @@ def test_python_parses() -> None:
     err = python_parses("def f(:\n    pass")
     assert err is not None
     assert "line 1" in err
-    assert python_parses("x = '\0'") is None
+    assert python_parses("x = '\\0'") is None
     assert python_parses("x = 1\0") is not None
 
 
@@ -161,10 +163,48 @@ def test_clean_docstring_multi_line_is_dedented() -> None:
 
 
 def test_clean_docstring_keeps_inner_quotes() -> None:
-    assert clean_docstring('Say "hi" to \'them\'.') == 'Say "hi" to \'them\'.'
+    assert clean_docstring("Say \"hi\" to 'them'.") == "Say \"hi\" to 'them'."
 
 
 def test_cleaned_code_parses() -> None:
     garbage = "Sure.\n```python\n    def add(a, b):\n        return a + b\n```\nDone!"
     code = reindent(pick_code(garbage, "python"), "")
     ast.parse(code)
+
+
+# ---- docstring parameters ------------------------------------------------------------------
+
+GOOGLE = "Add.\n\nArgs:\n    a: First.\n    *args: More.\n    key: A key.\n"
+NUMPY = (
+    "Add.\n\nParameters\n----------\na : int\n    First.\nargs\n    More.\nkey : str\n    A key.\n"
+)
+SPHINX = "Add.\n\n:param a: First.\n:param args: More.\n:param key: A key.\n"
+SIGNATURE = (
+    Parameter(name="a"),
+    Parameter(name="args", kind="var_positional"),
+    Parameter(name="key", kind="keyword"),
+)
+
+
+@pytest.mark.parametrize(
+    ("docstring", "style"), [(GOOGLE, "google"), (NUMPY, "numpy"), (SPHINX, "sphinx")]
+)
+def test_docstring_params_match_each_style(docstring: str, style: DocstringStyle) -> None:
+    assert docstring_params_match(docstring, SIGNATURE, style) is None
+    assert docstring_params_match(docstring, ["self", "a", "*args", "key"], style) is None
+
+
+def test_docstring_params_mismatch_says_what_to_fix() -> None:
+    problem = docstring_params_match(GOOGLE, (Parameter(name="a"), Parameter(name="b")), "google")
+    assert problem is not None
+    assert "does not document `b`" in problem
+    assert "`args`, `key`, which the signature does not have" in problem
+    assert "Document exactly these parameters (google style): `a`, `b`." in problem
+
+
+def test_docstring_without_parameter_section() -> None:
+    assert docstring_params_match("Do it.", (), "google") is None
+    assert docstring_params_match("Do it.", ["self"], "google") is None
+    problem = docstring_params_match("Do it.", ["x"], "google")
+    assert problem is not None
+    assert "no google-style parameter section" in problem

@@ -291,15 +291,21 @@ def test_wait_for_requests_times_out_without_requests(model_server: FakeModelSer
     assert model_server.wait_for_disconnect(timeout=0.05) is False
 
 
-def test_reset_forgets_requests_and_script(model_server: FakeModelServer) -> None:
-    model_server.script("unused")
+def test_reset_forgets_requests_but_keeps_the_setup(model_server: FakeModelServer) -> None:
+    model_server.responder = lambda body: "from the responder"
+    model_server.script("first")
     with httpx.Client() as http:
-        http.post(f"{model_server.url}/chat/completions", json={"model": "x", "messages": []})
+        first = http.post(f"{model_server.url}/chat/completions", json={"model": "x"})
+        model_server.script("queued")
+        model_server.reset()
+        assert model_server.requests == []
+        assert model_server.pending_replies() == 1
+        model_server.clear_script()
+        assert model_server.pending_replies() == 0
+        second = http.post(f"{model_server.url}/chat/completions", json={"model": "x"})
+    assert first.json()["choices"][0]["message"]["content"] == "first"
+    assert second.json()["choices"][0]["message"]["content"] == "from the responder"
     assert len(model_server.requests) == 1
-    model_server.script("still queued")
-    model_server.reset()
-    assert model_server.requests == []
-    assert model_server.pending_replies() == 0
 
 
 def test_stop_ends_a_stalled_handler_promptly() -> None:
@@ -334,3 +340,17 @@ def test_context_manager_and_url() -> None:
         }
     with pytest.raises(RuntimeError):
         _ = server.port
+
+
+@pytest.mark.parametrize("content", ["", "x" * 200_000], ids=["empty", "huge"])
+async def test_empty_and_huge_output(model_server: FakeModelServer, content: str) -> None:
+    model_server.script(Reply(content=content, finish_reason="length"), Reply(content=content))
+    async with sdk(model_server) as client:
+        plain = await client.chat.completions.create(model="test-model", messages=MESSAGES)
+        stream = await client.chat.completions.create(
+            model="test-model", messages=MESSAGES, stream=True
+        )
+        streamed = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert plain.choices[0].message.content == content
+    assert plain.choices[0].finish_reason == "length"
+    assert streamed == content

@@ -10,6 +10,7 @@ servers (two editors open) can share one directory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -17,10 +18,12 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lspilot.assistant.tasks import RESULT_TYPES, AnyTaskInput, Task, TaskResult
-from lspilot.settings import CacheSettings
+
+if TYPE_CHECKING:
+    from lspilot.settings import CacheSettings
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +122,9 @@ class ResultCache:
     def _degrade(self, error: BaseException) -> None:
         """Fall back to memory, warning once (a broken cache must never break a feature)."""
         if self._disk is not None:
-            try:
+            # Already broken: closing is best effort.
+            with contextlib.suppress(Exception):
                 self._disk.close()
-            except Exception:  # already broken; closing is best effort
-                pass
         self._disk = None
         self.mode = "memory"
         if not self._warned:

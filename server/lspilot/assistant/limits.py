@@ -148,7 +148,9 @@ class CircuitBreaker:
             return
         assert self._opened_at is not None
         left = max(self.cooldown_s - (self._clock() - self._opened_at), 0.0)
-        raise CircuitOpenError(f"circuit open after {self._failures} failures; retry in {left:.0f}s")
+        raise CircuitOpenError(
+            f"circuit open after {self._failures} failures; retrying in {left:.0f}s"
+        )
 
     def record_success(self) -> None:
         """The endpoint answered: close the breaker."""

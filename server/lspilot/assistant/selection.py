@@ -6,10 +6,8 @@ else a local Ollama that answers within a fraction of a second, else the offline
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from lspilot.assistant.engines.openai_engine import DEFAULT_BASE_URL, OpenAIEngine, public_url
 
@@ -23,23 +21,11 @@ log = logging.getLogger(__name__)
 OLLAMA_PROBE_TIMEOUT_S = 0.2
 
 
-def is_loopback(url: str) -> bool:
-    """Whether `url` points at this machine (localhost or a loopback address)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _warn_plain_http(url: str) -> None:
-    if urlsplit(url).scheme == "http" and not is_loopback(url):
-        log.warning(
-            "model endpoint %s is plain http:// on another machine: code is sent unencrypted",
-            public_url(url),
-        )
+    from lspilot.privacy import endpoint_warning
+
+    if warning := endpoint_warning(url):
+        log.warning("%s", warning)
 
 
 def _openai(settings: Settings) -> OpenAIEngine:

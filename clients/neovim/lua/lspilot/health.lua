@@ -83,9 +83,9 @@ function M.check()
       if status.endpoint and status.endpoint ~= vim.NIL then
         health.info('endpoint: ' .. tostring(status.endpoint))
       end
-      local last = status.lastError
-      if last and last ~= vim.NIL and last ~= '' then
-        health.warn('last error: ' .. (type(last) == 'string' and last or vim.inspect(last)))
+      local last = lspilot.last_error(status)
+      if last then
+        health.warn('last error: ' .. last)
       else
         health.ok('last error: none')
       end

@@ -15,9 +15,10 @@ M.defaults = {
   cmd = { 'lspilot', 'serve' },
   filetypes = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact' },
   root_markers = { 'pyproject.toml', '.lspilot.toml', 'setup.py', 'setup.cfg', 'package.json', '.git' },
-  -- Server settings, camelCase like the server's settings model, under `lspilot`.
+  -- Server settings go here, camelCase like the server's settings model, under `lspilot`:
+  --   settings = { lspilot = { model = 'gpt-4o-mini', hover = { timeoutMs = 2000 } } }
   -- They go out as initializationOptions and answer `workspace/configuration`.
-  settings = { lspilot = {} },
+  settings = {},
 }
 
 local function request(client, method, params, handler, bufnr)
@@ -57,7 +58,11 @@ function M.config(opts)
   local user_before_init = cfg.before_init
   cfg.before_init = function(params, config)
     -- Read the settings at start so `vim.lsp.config('lspilot', { settings = ... })` counts.
-    local settings = (config.settings or {}).lspilot or {}
+    local settings = (config.settings or {}).lspilot
+    -- An empty Lua table would be sent as a JSON array; the server wants an object.
+    if type(settings) ~= 'table' or next(settings) == nil then
+      settings = vim.empty_dict()
+    end
     params.initializationOptions = { lspilot = settings }
     if user_before_init then
       user_before_init(params, config)
@@ -113,7 +118,7 @@ function M.fetch_status(client, timeout_ms)
   local resp, err = request_sync(
     client,
     'workspace/executeCommand',
-    { command = 'lspilot.status', arguments = {} },
+    { command = 'lspilot.status' },
     timeout_ms or 3000
   )
   if resp and resp.result then
@@ -181,10 +186,25 @@ function M.statusline()
   if status.busy then
     text = text .. ' …'
   end
-  if status.lastError and status.lastError ~= vim.NIL and status.lastError ~= '' then
+  local last = M.last_error(status)
+  if last then
     text = text .. ' (error)'
   end
   return text
+end
+
+--- The last error of a status table (`lastError`, or `last_error`), or nil when none.
+---@param status table
+---@return string|nil
+function M.last_error(status)
+  local last = status.lastError
+  if last == nil or last == vim.NIL then
+    last = status.last_error
+  end
+  if last == nil or last == vim.NIL or last == '' then
+    return nil
+  end
+  return type(last) == 'string' and last or vim.inspect(last)
 end
 
 --- :LspilotExplain: run the server's "Explain" code action for the cursor or the range.

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from lspilot.answers import clean_docstring
 from lspilot.assistant.engines.prompts import PROMPT_VERSION, build_messages, review_response_format
 from lspilot.assistant.errors import (
     AssistantError,
@@ -187,6 +188,18 @@ class OpenAIEngine:
                 continue
             except openai.OpenAIError as error:
                 raise self._map_error(error) from None
+            except ValueError:
+                # The SDK does not wrap a malformed event stream: it is an unusable answer.
+                raise BadOutputError(
+                    f"{public_url(self.base_url)} sent a malformed answer"
+                ) from None
+            except Exception as error:
+                # Transport errors while reading the stream (connection reset mid-answer) are
+                # not wrapped by the SDK either; they are the endpoint failing.
+                raise UnavailableError(
+                    f"reading the answer from {public_url(self.base_url)} failed "
+                    f"({type(error).__name__})"
+                ) from None
             self._remember_refused(dropped)
             return answer
 
@@ -229,7 +242,8 @@ class OpenAIEngine:
             return UnavailableError(f"cannot connect to {where}")
         if isinstance(error, openai.APIStatusError):
             status = error.status_code
-            said = self._scrub(str(getattr(error, "message", "")))[:300]
+            said = re.sub(r"^Error code: \d+ - ", "", str(getattr(error, "message", "")))
+            said = self._scrub(said)[:300]
             if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
                 return AuthError(f"{where} answered {status}")
             if isinstance(error, openai.RateLimitError):
@@ -266,27 +280,7 @@ def _refused_option(kwargs: dict[str, Any], said: str) -> str | None:
 
 # ---- turning text into results ----------------------------------------------------------
 
-_FENCE = re.compile(r"^\s*```[\w+-]*\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
 _THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
-
-
-def _strip_docstring(text: str, language: str) -> str:
-    """Minimal cleanup: fences and surrounding quotes go; `lspilot.answers` does the rest."""
-    try:
-        from lspilot import answers  # written alongside; richer cleanup when present
-
-        strip_noise = getattr(answers, "strip_noise", None)
-    except ImportError:
-        strip_noise = None
-    text = strip_noise(text) if callable(strip_noise) else _THINK.sub("", text)
-    text = text.strip()
-    if match := _FENCE.match(text):
-        text = match.group(1).strip()
-    for quote in ('"""', "'''"):
-        if text.startswith(quote) and text.endswith(quote) and len(text) >= 2 * len(quote):
-            text = text[len(quote) : -len(quote)].strip()
-            break
-    return text
 
 
 def _json_candidates(text: str) -> list[Any]:
@@ -342,7 +336,9 @@ def to_result(request: AnyTaskInput, text: str, meta: ResultMeta) -> TaskResult:
     if isinstance(request, ExplainInput):
         return ExplainResult(markdown=_THINK.sub("", text).strip() or text.strip(), meta=meta)
     if isinstance(request, DocumentInput):
-        docstring = _strip_docstring(text, request.language)
+        # clean_docstring drops chatter; if it judged everything chatter, keep the plain text
+        # (minus quotes) and let the feature's validator decide.
+        docstring = clean_docstring(text) or _THINK.sub("", text).strip().strip("\"'").strip()
         if not docstring:
             raise BadOutputError("the model returned an empty docstring")
         return DocumentResult(docstring=docstring, meta=meta)

@@ -138,6 +138,10 @@ def _param_line(p: Parameter) -> str:
     return "- " + text
 
 
+def _messages(system: str, parts: list[str]) -> list[Message]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
 def _explain(request: ExplainInput, budget: int) -> list[Message]:
     code = clip(request.code, budget)
     context = clip(request.context, budget - len(code))
@@ -146,7 +150,7 @@ def _explain(request: ExplainInput, budget: int) -> list[Message]:
     if context:
         parts.append("Context from the same project:\n" + _fence(context, request.language))
     parts.append("The code:\n" + _fence(code, request.language))
-    return [{"role": "system", "content": _EXPLAIN_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+    return _messages(_EXPLAIN_SYSTEM, parts)
 
 
 def _document(request: DocumentInput, budget: int) -> list[Message]:
@@ -179,7 +183,7 @@ def _document(request: DocumentInput, budget: int) -> list[Message]:
             + request.existing_docstring
         )
     parts.append("The definition:\n" + _fence(clip(request.code, budget), request.language))
-    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
+    return _messages(system, parts)
 
 
 def _generate(request: GenerateInput, budget: int) -> list[Message]:
@@ -190,13 +194,13 @@ def _generate(request: GenerateInput, budget: int) -> list[Message]:
     after = clip(request.after, rest - len(before))
     parts = [f"Language: {request.language}.", "The comment asks for:\n" + comment]
     if request.indent:
-        parts.append(f"The code will be inserted at an indentation of {len(request.indent)} columns.")
+        parts.append(f"It will be inserted at an indentation of {len(request.indent)} columns.")
     if before:
         parts.append("Code above the comment:\n" + _fence(before, request.language))
     if after:
         parts.append("Code below the insertion point:\n" + _fence(after, request.language))
     parts.append(f"Reply with one ```{request.language} block containing only the new code.")
-    return [{"role": "system", "content": _GENERATE_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+    return _messages(_GENERATE_SYSTEM, parts)
 
 
 def _review(request: ReviewInput, budget: int) -> list[Message]:
@@ -205,11 +209,9 @@ def _review(request: ReviewInput, budget: int) -> list[Message]:
     what = f"`{request.name}`" if request.name else "this code"
     parts = [f"Review {what} ({request.language})."]
     if context:
-        parts.append(
-            "Context (do not report issues in it):\n" + _fence(context, request.language)
-        )
+        parts.append("Context (do not report issues in it):\n" + _fence(context, request.language))
     parts.append("The code to review:\n" + _fence(code, request.language))
-    return [{"role": "system", "content": _REVIEW_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+    return _messages(_REVIEW_SYSTEM, parts)
 
 
 def build_messages(request: AnyTaskInput, max_input_chars: int) -> list[Message]:

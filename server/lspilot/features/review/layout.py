@@ -9,18 +9,22 @@ changed has no entry and so shows nothing until it is reviewed again.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from lspilot.assistant.tasks import Severity
 from lspilot.features.review.anchoring import AnchoredIssue, AnchorResult, select_issues
 
+K = TypeVar("K", bound=Hashable)
+
 
 @dataclass(frozen=True)
-class ChunkAt:
+class ChunkAt(Generic[K]):
     """A chunk where it stands in the current text, with the key its review is stored under."""
 
-    key: Hashable
+    key: K
     start: int
     end: int
 
@@ -37,10 +41,17 @@ class PlacedIssue:
 
 
 class ReviewStore:
-    """The anchored review results of one document's chunks, by chunk key."""
+    """The anchored review results of one document's chunks, by chunk key.
 
-    def __init__(self) -> None:
-        self._results: dict[Hashable, AnchorResult] = {}
+    Besides the chunks in the document now, it keeps a few that left it recently: while the
+    user types, the syntax tree of a half-written line can swallow a neighbouring definition
+    for a moment, and forgetting that neighbour's review then would cost a lookup (or a model
+    call, with the disk cache off) when it reappears a keystroke later.
+    """
+
+    def __init__(self, spare: int = 64) -> None:
+        self.spare = spare
+        self._results: OrderedDict[Hashable, AnchorResult] = OrderedDict()
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._results
@@ -50,16 +61,24 @@ class ReviewStore:
 
     def get(self, key: Hashable) -> AnchorResult | None:
         """The stored result for a chunk, or None when it was never reviewed (or changed)."""
-        return self._results.get(key)
+        result = self._results.get(key)
+        if result is not None:
+            self._results.move_to_end(key)
+        return result
 
     def put(self, key: Hashable, result: AnchorResult) -> None:
         """Remember the anchored issues of a reviewed chunk."""
         self._results[key] = result
+        self._results.move_to_end(key)
 
     def retain(self, keys: Iterable[Hashable]) -> None:
-        """Forget chunks that are no longer in the document (the disk cache still has them)."""
+        """Keep the chunks in `keys` and the `spare` most recently used others.
+
+        What is forgotten is still in the assistant's disk cache.
+        """
         wanted = set(keys)
-        for key in [k for k in self._results if k not in wanted]:
+        others = [k for k in self._results if k not in wanted]  # least recently used first
+        for key in others[: max(0, len(others) - self.spare)]:
             del self._results[key]
 
     def clear(self) -> None:
@@ -68,15 +87,15 @@ class ReviewStore:
 
 
 def place(
-    chunks: Sequence[ChunkAt], store: ReviewStore, floor: Severity, limit: int
-) -> tuple[list[PlacedIssue], list[ChunkAt]]:
+    chunks: Sequence[ChunkAt[K]], store: ReviewStore, floor: Severity, limit: int
+) -> tuple[list[PlacedIssue], list[ChunkAt[K]]]:
     """Issues of the reviewed chunks at their current positions, and the chunks not reviewed.
 
     Settings are applied here, not when storing, so that changing `severityFloor` or
     `maxIssuesPerChunk` needs no new review.
     """
     placed: list[PlacedIssue] = []
-    missing: list[ChunkAt] = []
+    missing: list[ChunkAt[K]] = []
     for chunk in chunks:
         result = store.get(chunk.key)
         if result is None:
@@ -87,7 +106,7 @@ def place(
     return placed, missing
 
 
-def _at(chunk: ChunkAt, issue: AnchoredIssue) -> PlacedIssue:
+def _at(chunk: ChunkAt[K], issue: AnchoredIssue) -> PlacedIssue:
     return PlacedIssue(
         chunk.start + issue.start, chunk.start + issue.end, issue.message, issue.severity, issue.fix
     )

@@ -1,0 +1,403 @@
+"""The Assistant: one task-level API in front of an engine.
+
+A request goes: redaction (when the engine leaves the machine) → cache → in-flight dedupe →
+daily budget → circuit breaker → retry(rate limit → concurrency cap → engine.run) → cache.
+Every feature uses this class and nothing below it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
+
+from lspilot.assistant.cache import ResultCache
+from lspilot.assistant.errors import (
+    AssistantError,
+    BadOutputError,
+    ModelTimeoutError,
+    NotSupportedError,
+    RateLimitError,
+    UnavailableError,
+)
+from lspilot.assistant.limits import CircuitBreaker, RateLimiter, TokenBudget
+from lspilot.assistant.retry import call_with_retry
+from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult, Usage
+
+if TYPE_CHECKING:
+    from lspilot.assistant.engines.base import Engine
+    from lspilot.privacy import Privacy
+    from lspilot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Errors that say the endpoint is failing; only these count towards the circuit breaker.
+BREAKER_ERRORS = (UnavailableError, ModelTimeoutError, RateLimitError)
+
+
+def engine_inputs(settings: Settings) -> tuple[Any, ...]:
+    """The settings an engine is built from: when they change, the engine is selected again."""
+    return (
+        settings.provider,
+        settings.base_url,
+        settings.model,
+        settings.models,
+        settings.ollama_url,
+        settings.ollama_model,
+        settings.request_timeout_ms,
+        settings.temperature,
+        settings.max_output_tokens,
+        settings.api_key,
+        settings.diagnostics.structured_output,
+        settings.limits.max_input_chars,
+    )
+
+
+@dataclass
+class _Flight:
+    """One request in flight, shared by every caller asking for the same key."""
+
+    task: asyncio.Task[TaskResult]
+    waiters: int = 0
+
+
+def redact_model(model: M, redact: Callable[[str], str]) -> M:
+    """A copy of `model` with `redact` applied to every string, nested models included."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, BaseModel):
+            return value.model_copy(
+                update={name: walk(getattr(value, name)) for name in type(value).model_fields}
+            )
+        if isinstance(value, tuple):
+            return tuple(walk(v) for v in value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    update = {
+        name: walk(getattr(model, name))
+        for name in type(model).model_fields
+        # Enum-like fields are ours, not the user's text: leave them exactly as they are.
+        if name not in ("task", "language", "style", "kind")
+    }
+    return model.model_copy(update=update)
+
+
+class Assistant:
+    """Runs tasks on an engine with cache, dedupe, limits, breaker and retry."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        cache: ResultCache,
+        privacy: Privacy | None = None,
+        *,
+        root: Path | None = None,
+        engine_reason: str = "",
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.engine_reason = engine_reason
+        self.cache = cache
+        self._privacy = privacy
+        self._root = root
+        self._inflight: dict[str, _Flight] = {}
+        self._retired: list[Engine] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self._warned_no_privacy = False
+        self._build_limits(settings)
+        self.requests = 0
+        self.failures: Counter[str] = Counter()
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.cache_hits = 0
+        self.cache_misses = 0
+        self.deduped = 0
+        self.last_error = ""
+
+    def _build_limits(self, settings: Settings) -> None:
+        limits = settings.limits
+        self.rate_limiter = RateLimiter(limits.requests_per_minute)
+        self.semaphore = asyncio.Semaphore(limits.max_concurrent)
+        self.budget = TokenBudget(limits.daily_token_budget)
+        self.breaker = CircuitBreaker(limits.breaker_threshold, limits.breaker_cooldown_s)
+
+    # ---- the request path ---------------------------------------------------------------
+
+    def _local(self, engine: Engine) -> bool:
+        return engine.id == "offline"
+
+    def _redacted(self, request: AnyTaskInput) -> AnyTaskInput:
+        privacy = self._privacy
+        if privacy is None:
+            try:
+                from lspilot.privacy import Privacy
+            except ImportError:
+                if not self._warned_no_privacy:
+                    self._warned_no_privacy = True
+                    log.warning("lspilot.privacy is missing: secrets are NOT redacted")
+                return request
+            privacy = self._privacy = Privacy(self.settings.privacy, self._root)
+        return redact_model(request, privacy.redact)
+
+    def _key(self, engine: Engine, request: AnyTaskInput) -> str:
+        task = Task(request.task)
+        params_of = getattr(engine, "params", None)
+        params = params_of(task) if callable(params_of) else {}
+        version = str(getattr(engine, "prompt_version", "0"))
+        return ResultCache.key(engine.id, engine.model_for(task), task, version, request, params)
+
+    def _prepare(self, request: AnyTaskInput) -> tuple[Engine, AnyTaskInput, str]:
+        """The engine, the request as it will be sent (redacted) and its cache key."""
+        engine = self.engine
+        if not engine.supports(Task(request.task)):
+            raise NotSupportedError(f"the {engine.id} engine cannot {request.task}")
+        if not self._local(engine):
+            # Before keying: neither the key nor the stored value may contain a secret.
+            request = self._redacted(request)
+        return engine, request, self._key(engine, request)
+
+    @staticmethod
+    def _as_cached(result: TaskResult) -> TaskResult:
+        meta = result.meta.model_copy(update={"cached": True, "usage": Usage()})
+        return result.model_copy(update={"meta": meta})
+
+    async def cached(self, request: AnyTaskInput) -> TaskResult | None:
+        """The cached result for `request`, or None; never calls a model."""
+        try:
+            engine, request, key = self._prepare(request)
+        except NotSupportedError:
+            return None
+        if self._local(engine):
+            return None
+        result = await self.cache.get(key)
+        if result is None:
+            return None
+        self.cache_hits += 1
+        return self._as_cached(result)
+
+    async def run(self, request: AnyTaskInput) -> TaskResult:
+        """The result of `request`: from the cache, a shared in-flight call, or the engine.
+
+        Raises `AssistantError` subclasses. Cancelling the caller cancels the model request
+        (and so closes its HTTP connection) unless another caller still waits for it.
+        """
+        engine, request, key = self._prepare(request)
+        if not self._local(engine):
+            hit = await self.cache.get(key)
+            if hit is not None:
+                self.cache_hits += 1
+                return self._as_cached(hit)
+            self.cache_misses += 1
+        flight = self._inflight.get(key)
+        if flight is None:
+            task = asyncio.get_running_loop().create_task(
+                self._call(engine, request, key), name=f"lspilot-{request.task}"
+            )
+            flight = self._inflight[key] = _Flight(task)
+            task.add_done_callback(functools.partial(self._landed, key, flight))
+        else:
+            self.deduped += 1
+        return await self._wait(key, flight)
+
+    async def _wait(self, key: str, flight: _Flight) -> TaskResult:
+        flight.waiters += 1
+        try:
+            # shield: one waiter's cancellation must not cancel the call the others share.
+            return await asyncio.shield(flight.task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this caller was cancelled
+            # The shared call itself was cancelled (reconfigure, shutdown): not our caller's doing.
+            raise UnavailableError("the request was cancelled") from None
+        finally:
+            flight.waiters -= 1
+            if flight.waiters == 0 and not flight.task.done():
+                # The last one waiting went away: stop the model call, closing its connection.
+                # A caller arriving while it winds down must start afresh, not join it.
+                flight.task.cancel()
+                if self._inflight.get(key) is flight:
+                    del self._inflight[key]
+
+    def _landed(self, key: str, flight: _Flight, _task: object) -> None:
+        if self._inflight.get(key) is flight:
+            del self._inflight[key]
+        if not self._inflight and self._retired:
+            self._spawn(self._close_retired())
+
+    async def _call(self, engine: Engine, request: AnyTaskInput, key: str) -> TaskResult:
+        """One logical request: budget, breaker, retried attempts, counters, cache."""
+        try:
+            if self._local(engine):
+                result = await self._attempt(engine, request, limited=False)
+            else:
+                self.budget.check()
+                self.breaker.before()
+                try:
+                    result = await call_with_retry(
+                        lambda: self._attempt(engine, request, limited=True),
+                        self.settings.limits.max_retries,
+                    )
+                except BREAKER_ERRORS:
+                    self.breaker.record_failure()
+                    raise
+                except AssistantError:
+                    self.breaker.record_success()  # the endpoint answered, just not usefully
+                    raise
+                except BaseException:
+                    self.breaker.release()
+                    raise
+                self.breaker.record_success()
+        except AssistantError as error:
+            self.failures[type(error).__name__] += 1
+            self.last_error = error.user_message
+            raise
+        usage = result.meta.usage
+        self.tokens_in += usage.prompt_tokens
+        self.tokens_out += usage.completion_tokens
+        self.budget.spend(usage.prompt_tokens + usage.completion_tokens)
+        if not self._local(engine):
+            try:
+                await self.cache.set(key, result)
+            except Exception:  # the cache degrades by itself; this is belt and braces
+                log.warning("could not store a result in the cache", exc_info=True)
+        return result
+
+    async def _attempt(self, engine: Engine, request: AnyTaskInput, *, limited: bool) -> TaskResult:
+        if limited:
+            await self.rate_limiter.acquire()
+            async with self.semaphore:
+                self.requests += 1
+                return await engine.run(request)
+        self.requests += 1
+        return await engine.run(request)
+
+    async def run_validated(
+        self, request: AnyTaskInput, validate: Callable[[TaskResult], str | None]
+    ) -> TaskResult:
+        """`run`, then `validate`; on a complaint one repair round with it as `feedback`.
+
+        Raises `BadOutputError` carrying the validator's sentence when the repair fails too.
+        """
+        try:
+            result = await self.run(request)
+            problem = validate(result)
+        except BadOutputError as error:
+            problem = str(error)
+        if problem is None:
+            return result
+        log.info("%s answer rejected (%s); asking once more", request.task, problem)
+        repair = request.model_copy(update={"feedback": problem})
+        try:
+            result = await self.run(repair)
+            problem = validate(result)
+        except BadOutputError as error:
+            problem = str(error)
+        if problem is None:
+            return result
+        self.failures["BadOutputError"] += 1
+        self.last_error = f"The model's answer could not be used: {problem}"
+        raise BadOutputError(problem, user_message=self.last_error)
+
+    # ---- status and lifecycle -----------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counters and state for the status view; never a secret."""
+        looked_up = self.cache_hits + self.cache_misses
+        describe = self.engine.describe()
+        return {
+            "engine": self.engine.id,
+            "engine_reason": self.engine_reason,
+            "model": self.engine.model_for(Task.EXPLAIN),
+            "endpoint": describe.get("endpoint", ""),
+            "requests": self.requests,
+            "errors": sum(self.failures.values()),
+            "failures": dict(self.failures),
+            "last_error": self.last_error,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cache_hits": self.cache_hits,
+            "cache_misses": self.cache_misses,
+            "cache_hit_rate": round(self.cache_hits / looked_up, 3) if looked_up else 0.0,
+            "deduped": self.deduped,
+            "in_flight": len(self._inflight),
+            "breaker": str(self.breaker.state),
+            "budget_used": self.budget.used,
+            "budget_daily": self.budget.daily,
+            "cache": self.cache.stats(),
+        }
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Apply new settings: limits and cache at once, the engine in the background."""
+        old, self.settings = self.settings, settings
+        if old.limits != settings.limits:
+            self._build_limits(settings)
+        if old.privacy != settings.privacy:
+            self._privacy = None  # rebuilt from the new settings on next use
+        if old.cache != settings.cache:
+            previous, self.cache = self.cache, ResultCache(settings.cache)
+            self._spawn(previous.aclose())
+        if engine_inputs(old) != engine_inputs(settings):
+            self._spawn(self._reselect(settings))
+
+    async def areconfigure(self, settings: Settings) -> None:
+        """`reconfigure`, waiting until the new engine is in place."""
+        self.reconfigure(settings)
+        pending = [t for t in self._background if t.get_name() == "lspilot-reselect"]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _reselect(self, settings: Settings) -> None:
+        from lspilot.assistant.selection import select_engine
+
+        engine, reason = await select_engine(settings)
+        if settings is not self.settings:
+            await engine.aclose()  # a newer reconfigure won
+            return
+        self._retired.append(self.engine)
+        self.engine, self.engine_reason = engine, reason
+        if not self._inflight:
+            await self._close_retired()
+
+    async def _close_retired(self) -> None:
+        retired, self._retired = self._retired, []
+        for engine in retired:
+            with contextlib.suppress(Exception):
+                await engine.aclose()
+
+    def _spawn(self, coro: Any) -> None:
+        name = "lspilot-reselect" if getattr(coro, "__name__", "") == "_reselect" else "lspilot"
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("assistant background work failed", exc_info=task.exception())
+
+    async def aclose(self) -> None:
+        """Cancel in-flight calls and close the engine and the cache."""
+        for flight in list(self._inflight.values()):
+            flight.task.cancel()
+        tasks = [f.task for f in self._inflight.values()] + list(self._background)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._retired.append(self.engine)
+        await self._close_retired()
+        await self.cache.aclose()

@@ -1,0 +1,73 @@
+"""Code actions: generate from comment, document, explain, fix.
+
+Listing (`listing`) is instant and model-free; the model runs when the user picks an action:
+in `codeAction/resolve`, or in the `lspilot.runAction` command for clients without resolve
+support (the server then applies the edit with `workspace/applyEdit`). See `perform`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from lspilot.features.code_actions.listing import RUN_ACTION, code_actions
+from lspilot.features.code_actions.offers import KINDS
+from lspilot.features.code_actions.perform import Request, compute_edit, explain, tell
+
+if TYPE_CHECKING:
+    from lspilot.server import LspilotServer
+
+__all__ = ["RUN_ACTION", "register"]
+
+
+def register(ls: LspilotServer) -> None:
+    """Register the code action, resolve and command handlers."""
+
+    @ls.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[
+                types.CodeActionKind.QuickFix,
+                types.CodeActionKind.Refactor,
+                *KINDS,
+            ],
+            resolve_provider=True,
+        ),
+    )
+    async def on_code_action(
+        ls: LspilotServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction | types.Command] | None:
+        return await code_actions(ls, params)
+
+    @ls.feature(types.CODE_ACTION_RESOLVE)
+    async def on_resolve(ls: LspilotServer, action: types.CodeAction) -> types.CodeAction:
+        request = Request.decode(action.data)
+        if request is None or request.action == "explain" or action.edit is not None:
+            return action
+        edit = await compute_edit(ls, request)
+        if edit is not None:
+            action.edit = edit
+        return action
+
+    @ls.command(RUN_ACTION)
+    async def on_run_action(ls: LspilotServer, *args: Any) -> None:
+        request = Request.decode(args[0]) if args else None
+        if request is None:
+            return
+        if request.action == "explain":
+            await explain(ls, request)
+            return
+        edit = await compute_edit(ls, request)
+        if edit is None:
+            return
+        result = await ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label=request.title)
+        )
+        if not result.applied:
+            reason = f" ({result.failure_reason})" if result.failure_reason else ""
+            tell(
+                ls,
+                f"lspilot: the editor did not apply “{request.title}”{reason}.",
+                types.MessageType.Warning,
+            )

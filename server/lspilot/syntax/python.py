@@ -1,0 +1,625 @@
+"""Python structure from tree-sitter-python: definitions, scopes, docstrings.
+
+One query over the whole tree finds definitions, calls, raises and yields at C speed; a
+sweep with a stack of open definitions gives each call/raise/yield to the innermost
+definition whose body holds it. Name lookup walks statements only (never expressions), scope
+by scope, and memoises each scope's bindings.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from functools import cache
+from typing import Any
+
+from tree_sitter import Language, Node, Query, QueryCursor, Tree
+
+from lspilot.assistant.tasks import Parameter
+from lspilot.syntax.model import Definition, DefinitionKind
+from lspilot.syntax.offsets import indent_unit, leading_whitespace, line_start
+from lspilot.syntax.source import Source, one_line
+
+_QUERY = """
+(function_definition) @def
+(class_definition) @def
+(call function: [(identifier) (attribute)] @call)
+(raise_statement) @raise
+(yield) @yield
+"""
+
+_DEFS = frozenset({"function_definition", "class_definition"})
+# Statements whose children may bind names in the same scope (never expressions).
+_CONTAINERS = frozenset(
+    {
+        "module", "block", "if_statement", "elif_clause", "else_clause", "for_statement",
+        "while_statement", "try_statement", "except_clause", "except_group_clause",
+        "finally_clause", "with_statement", "match_statement", "case_clause",
+        "decorated_definition", "ERROR",
+    }
+)  # fmt: skip
+_SELF_NAMES = frozenset({"self", "cls", "mcs", "mcls", "metacls"})
+
+
+@cache
+def language() -> Language:
+    """The tree-sitter Python language (grammar imported on first use)."""
+    import tree_sitter_python
+
+    return Language(tree_sitter_python.language())
+
+
+@cache
+def _query() -> Query:
+    return Query(language(), _QUERY)
+
+
+class _Binding:
+    """A name bound in a scope: where the binding happens and what it binds to."""
+
+    __slots__ = ("definition", "position")
+
+    def __init__(self, position: int, definition: Definition) -> None:
+        self.position = position
+        self.definition = definition
+
+
+class PythonSource(Source):
+    """A parsed Python text."""
+
+    def __init__(self, text: str, tree: Tree) -> None:
+        super().__init__(text, "python", tree)
+        self._by_node: dict[int, Definition] = {}
+        self._inner: dict[int, Node] = {}  # definition start -> its def/class node
+        self._bindings: dict[int, list[_Binding]] = {}
+        self._unit: str | None = None
+
+    @property
+    def unit(self) -> str:
+        """One level of indentation in this file."""
+        if self._unit is None:
+            self._unit = indent_unit(self.text)
+        return self._unit
+
+    # ---- identifiers --------------------------------------------------------------------
+
+    def _receiver(self, node: Node) -> str | None:
+        parent = node.parent
+        if parent is not None and parent.type == "attribute":
+            obj = parent.child_by_field_name("object")
+            attribute = parent.child_by_field_name("attribute")
+            if obj is not None and attribute is not None and attribute.id == node.id:
+                return one_line(self.node_text(obj))
+        return None
+
+    # ---- definitions --------------------------------------------------------------------
+
+    def definition_at_node(self, node: Node) -> Definition | None:
+        self.definitions()
+        return self._by_node.get(node.id)
+
+    def _build_definitions(self) -> list[Definition]:
+        captures = QueryCursor(_query()).captures(self.root)
+        defs = captures.get("def", [])
+        events: list[tuple[int, int, str, Node]] = [(n.start_byte, 0, "def", n) for n in defs]
+        for name in ("call", "raise", "yield"):
+            events.extend((n.start_byte, 1, name, n) for n in captures.get(name, []))
+        events.sort(key=lambda event: (event[0], event[1]))
+        found: dict[int, dict[str, Any]] = {n.id: {"calls": [], "raises": [], "yields": False}
+                                            for n in defs}  # fmt: skip
+        self._module_calls: list[str] = []
+        stack: list[Node] = []
+        for start, _order, kind, node in events:
+            while stack and stack[-1].end_byte <= start:
+                stack.pop()
+            if kind == "def":
+                stack.append(node)
+                continue
+            owner = self._owner(stack, start)
+            if kind == "call":
+                name = self.node_text(node)
+                if "(" not in name and "[" not in name:
+                    target = found[owner.id]["calls"] if owner else self._module_calls
+                    target.append(one_line(name))
+            elif owner is not None and kind == "raise":
+                found[owner.id]["raises"].extend(self._raised(node))
+            elif owner is not None:
+                found[owner.id]["yields"] = True
+        definitions = [self._definition(node, found[node.id]) for node in defs]
+        definitions.sort(key=lambda d: d.start)
+        return definitions
+
+    @staticmethod
+    def _owner(stack: list[Node], start: int) -> Node | None:
+        """The innermost open definition whose *body* holds `start` (defaults run outside)."""
+        for node in reversed(stack):
+            body = node.child_by_field_name("body")
+            if body is not None and body.start_byte <= start:
+                return node
+        return None
+
+    def _raised(self, node: Node) -> list[str]:
+        """Exception names raised by a raise statement (an `except ... as e` alias resolved)."""
+        value = next(
+            (c for i, c in enumerate(node.children) if c.is_named and
+             node.field_name_for_child(i) != "cause" and c.type != "comment"),
+            None,
+        )  # fmt: skip
+        if value is None:
+            return []
+        if value.type == "call":
+            value = value.child_by_field_name("function") or value
+        name = one_line(self.node_text(value))
+        if value.type == "identifier":
+            aliased = self._except_alias(node, name)
+            if aliased is not None:
+                return aliased
+        if value.type not in ("identifier", "attribute") or not name.split(".")[-1][:1].isupper():
+            return []  # `raise error` re-raises an instance: its class is not known here
+        return [name]
+
+    def _except_alias(self, node: Node, name: str) -> list[str] | None:
+        parent = node.parent
+        while parent is not None and parent.type not in _DEFS:
+            if parent.type == "except_clause":
+                pattern = next((c for c in parent.named_children if c.type == "as_pattern"), None)
+                alias = pattern.child_by_field_name("alias") if pattern else None
+                if pattern is not None and alias is not None and self.node_text(alias) == name:
+                    caught = pattern.named_children[0]
+                    if caught.type == "tuple":
+                        return [self.node_text(c) for c in caught.named_children]
+                    return [one_line(self.node_text(caught))]
+            parent = parent.parent
+        return None
+
+    def _definition(self, node: Node, found: dict[str, Any]) -> Definition:
+        outer = node.parent if node.parent and node.parent.type == "decorated_definition" else node
+        is_class = node.type == "class_definition"
+        container = self._container(outer)
+        in_class_body = (
+            outer.parent is not None
+            and outer.parent.type == "block"
+            and outer.parent.parent is not None
+            and outer.parent.parent.type == "class_definition"
+        )
+        kind: DefinitionKind = "class" if is_class else "method" if in_class_body else "function"
+        name_node = node.child_by_field_name("name")
+        name = self.node_text(name_node) if name_node else ""
+        decorators = tuple(
+            one_line(self.node_text(c))[1:].strip() for c in outer.children if c.type == "decorator"
+        )
+        is_async = any(c.type == "async" for c in node.children)
+        start = self.start(outer)
+        end = self.offsets.char(self._content_end(node, node.start_point.column))
+        colon = next((c for c in node.children if c.type == ":" and not c.is_missing), None)
+        header_node = colon or node.child_by_field_name("parameters") or name_node or node
+        header_end = self.end(header_node)
+        body = node.child_by_field_name("body")
+        statements = [c for c in body.named_children if c.type != "comment"] if body else []
+        body_start = self.start(statements[0]) if statements else header_end
+        indent = leading_whitespace(self.text, start)
+        if statements and line_start(self.text, body_start) > header_end:
+            body_indent = leading_whitespace(self.text, body_start)
+        else:
+            body_indent = indent + self.unit
+        doc_node = statements[0] if statements and self._is_docstring(statements[0]) else None
+        type_params = node.child_by_field_name("type_parameters")
+        generic = one_line(self.node_text(type_params)) if type_params else ""
+        if is_class:
+            bases = node.child_by_field_name("superclasses")
+            signature = f"class {name}{generic}{one_line(self.node_text(bases)) if bases else ''}"
+            parameters: tuple[Parameter, ...] = ()
+            returns = None
+        else:
+            params = node.child_by_field_name("parameters")
+            items = [c for c in params.named_children if c.type != "comment"] if params else []
+            returns_node = node.child_by_field_name("return_type")
+            returns = one_line(self.node_text(returns_node)) if returns_node else None
+            signature = (
+                f"{'async ' if is_async else ''}def {name}{generic}"
+                f"({', '.join(one_line(self.node_text(p)) for p in items)})"
+                f"{f' -> {returns}' if returns else ''}"
+            )
+            parameters = self._parameters(items)
+            if (
+                kind == "method"
+                and "staticmethod" not in decorators
+                and parameters
+                and parameters[0].name in _SELF_NAMES
+                and parameters[0].kind == "positional"
+            ):
+                parameters = parameters[1:]
+        definition = Definition(
+            name=name,
+            kind=kind,
+            start=start,
+            end=end,
+            name_start=self.start(name_node) if name_node else start,
+            name_end=self.end(name_node) if name_node else start,
+            header_end=header_end,
+            body_start=body_start,
+            signature=signature,
+            text=self.text[start:end],
+            parameters=parameters,
+            returns=returns,
+            raises=tuple(dict.fromkeys(found["raises"])),
+            yields=found["yields"],
+            attributes=self._attributes(node) if is_class else (),
+            calls=tuple(dict.fromkeys(found["calls"])),
+            docstring=self._clean_docstring(doc_node) if doc_node else None,
+            docstring_start=self.start(doc_node) if doc_node else None,
+            docstring_end=self.end(doc_node) if doc_node else None,
+            is_async=is_async,
+            decorators=decorators,
+            indent=indent,
+            body_indent=body_indent,
+            container=container,
+        )
+        self._by_node[outer.id] = definition
+        self._by_node[node.id] = definition
+        self._inner[start] = node
+        return definition
+
+    def class_body_nodes(self, definition: Definition) -> list[Node]:
+        """Statements directly in a class body, comments left out."""
+        node = self._inner.get(definition.start)
+        body = node.child_by_field_name("body") if node is not None else None
+        return [c for c in body.named_children if c.type != "comment"] if body else []
+
+    def _container(self, node: Node) -> str | None:
+        parent = node.parent
+        while parent is not None:
+            if parent.type == "class_definition":
+                name = parent.child_by_field_name("name")
+                return self.node_text(name) if name else None
+            parent = parent.parent
+        return None
+
+    @staticmethod
+    def _content_end(node: Node, column: int) -> int:
+        """End of `node` without trailing comments dedented to the definition's level, which
+        tree-sitter may leave inside the body although they belong to what follows."""
+        while node.children:
+            children = [
+                c
+                for c in node.children
+                if not (c.type == "comment" and c.start_point.column <= column)
+            ]
+            if not children:
+                return node.start_byte
+            node = children[-1]
+        return node.end_byte
+
+    def _parameters(self, items: list[Node]) -> tuple[Parameter, ...]:
+        out: list[Parameter] = []
+        keyword_only = False
+        for item in items:
+            kind = "keyword" if keyword_only else "positional"
+            annotation = default = None
+            node = item
+            if item.type in ("typed_parameter", "typed_default_parameter", "default_parameter"):
+                type_node = item.child_by_field_name("type")
+                value = item.child_by_field_name("value")
+                annotation = one_line(self.node_text(type_node)) if type_node else None
+                default = one_line(self.node_text(value)) if value else None
+                node = item.child_by_field_name("name") or item.named_children[0]
+            if node.type == "list_splat_pattern":
+                kind, keyword_only = "var_positional", True
+                node = node.named_children[0] if node.named_children else node
+            elif node.type == "dictionary_splat_pattern":
+                kind = "var_keyword"
+                node = node.named_children[0] if node.named_children else node
+            elif item.type == "keyword_separator":
+                keyword_only = True
+                continue
+            if node.type != "identifier":
+                continue  # '/' separators, tuple patterns, error debris
+            out.append(
+                Parameter(
+                    name=self.node_text(node),
+                    annotation=annotation,
+                    default=default,
+                    kind=kind,  # type: ignore[arg-type]
+                )
+            )
+        return tuple(out)
+
+    @staticmethod
+    def _is_docstring(statement: Node) -> bool:
+        if statement.type != "expression_statement" or statement.named_child_count != 1:
+            return False
+        string = statement.named_children[0]
+        if string.type != "string":
+            return False
+        prefix = string.children[0].text or b"" if string.children else b""
+        return not any(letter in prefix.lower() for letter in b"fb")
+
+    def _clean_docstring(self, statement: Node) -> str:
+        literal = self.node_text(statement)
+        try:
+            value = ast.literal_eval(literal.strip())
+        except (SyntaxError, ValueError):
+            # Unterminated or odd literal while typing: fall back to the raw content.
+            value = "".join(
+                self.node_text(c) for c in statement.named_children[0].children
+                if c.type == "string_content"
+            )  # fmt: skip
+        return inspect.cleandoc(value) if isinstance(value, str) else ""
+
+    def _attributes(self, node: Node) -> tuple[str, ...]:
+        """Names assigned in the class body and `self.x = ...` in `__init__`."""
+        names: list[str] = []
+        body = node.child_by_field_name("body")
+        for statement in body.named_children if body else []:
+            target = self._assignment(statement)
+            if target is not None:
+                names.extend(self._target_names(target.child_by_field_name("left")))
+            inner = statement
+            if inner.type == "decorated_definition":
+                inner = inner.child_by_field_name("definition") or inner
+            name = inner.child_by_field_name("name")
+            if inner.type == "function_definition" and name and self.node_text(name) == "__init__":
+                names.extend(self._self_assignments(inner))
+        return tuple(dict.fromkeys(names))
+
+    def _self_assignments(self, function: Node) -> list[str]:
+        names = []
+        stack = [function.child_by_field_name("body")]
+        while stack:
+            node = stack.pop()
+            if node is None or node.type in _DEFS:
+                continue
+            if node.type == "assignment":
+                left = node.child_by_field_name("left")
+                targets = left.named_children if left and left.type == "pattern_list" else [left]
+                for target in targets:
+                    obj = target.child_by_field_name("object") if target else None
+                    attr = target.child_by_field_name("attribute") if target else None
+                    if (
+                        target
+                        and target.type == "attribute"
+                        and obj
+                        and attr
+                        and (self.node_text(obj) == "self")
+                    ):
+                        names.append((target.start_byte, self.node_text(attr)))
+            stack.extend(node.named_children)
+        return [name for _, name in sorted(names)]
+
+    @staticmethod
+    def _assignment(statement: Node) -> Node | None:
+        if statement.type == "expression_statement" and statement.named_children:
+            child = statement.named_children[0]
+            if child.type == "assignment":
+                return child
+        return None
+
+    def _target_names(self, target: Node | None) -> list[str]:
+        if target is None:
+            return []
+        if target.type == "identifier":
+            return [self.node_text(target)]
+        if target.type in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list"):
+            return [n for c in target.named_children for n in self._target_names(c)]
+        return []
+
+    def calls_in(self, start: int, end: int) -> list[str]:
+        """Names called between two offsets, deduplicated, in order."""
+        cursor = QueryCursor(_query())
+        cursor.set_byte_range(self.offsets.byte(start), self.offsets.byte(end))
+        ordered = sorted(
+            cursor.captures(self.root).get("call", []), key=lambda node: node.start_byte
+        )
+        names = [one_line(self.node_text(n)) for n in ordered]
+        return list(dict.fromkeys(n for n in names if "(" not in n and "[" not in n))
+
+    # ---- name lookup --------------------------------------------------------------------
+
+    def definition_of(self, name: str, offset: int) -> Definition | None:
+        """Where `name` used at `offset` is bound: the innermost scope first.
+
+        `self.name` / `cls.name` look in the enclosing class (methods, class attributes,
+        `self.x =` assignments); another `obj.name` looks at every class of the file.
+        """
+        self.definitions()
+        identifier = self.identifier_at(offset)
+        receiver = identifier.receiver if identifier and identifier.name == name else None
+        scopes = [d for d in self.definitions() if d.start <= offset <= d.end]
+        classes = [d for d in scopes if d.kind == "class"]
+        if receiver is not None:
+            if receiver in _SELF_NAMES and classes:
+                member = self._member(classes[-1], name)
+                if member is not None:
+                    return member
+            for candidate in self.definitions():
+                if candidate.kind == "class":
+                    member = self._member(candidate, name)
+                    if member is not None:
+                        return member
+            return None
+        innermost = scopes[-1] if scopes else None
+        for scope in reversed(scopes):
+            # A class body is a scope only for code directly in it (Python's rule).
+            if scope.kind == "class" and scope is not innermost:
+                continue
+            found = self._lookup(self._inner[scope.start], name, offset)
+            if found is not None:
+                return found
+        found = self._lookup(self.root, name, offset)
+        if found is None and classes:
+            found = self._member(classes[-1], name)  # a method called without `self.`
+        return found
+
+    def _lookup(self, scope: Node, name: str, offset: int) -> Definition | None:
+        bindings = [b for b in self._scope_bindings(scope) if b.definition.name == name]
+        if not bindings:
+            return None
+        before = [b for b in bindings if b.position <= offset]
+        return (before[-1] if before else bindings[0]).definition
+
+    def _member(self, cls: Definition, name: str) -> Definition | None:
+        node = self._inner[cls.start]
+        found = self._lookup(node, name, cls.end)
+        if found is not None:
+            return found
+        body = node.child_by_field_name("body")
+        for statement in body.named_children if body else []:
+            inner = statement.child_by_field_name("definition") or statement
+            if inner.type == "function_definition":
+                for binding in self._self_bindings(inner):
+                    if binding.name == name:
+                        return binding
+        return None
+
+    def _self_bindings(self, function: Node) -> list[Definition]:
+        out = []
+        stack = [function.child_by_field_name("body")]
+        while stack:
+            node = stack.pop()
+            if node is None or node.type in _DEFS:
+                continue
+            if node.type == "expression_statement" and node.named_children:
+                assignment = node.named_children[0]
+                left = assignment.child_by_field_name("left")
+                if assignment.type == "assignment" and left and left.type == "attribute":
+                    obj = left.child_by_field_name("object")
+                    attr = left.child_by_field_name("attribute")
+                    if obj and attr and self.node_text(obj) in _SELF_NAMES:
+                        out.append(self._simple(attr, node, "variable"))
+                continue
+            if node.type in _CONTAINERS:
+                stack.extend(reversed(node.named_children))
+        return out
+
+    def _scope_bindings(self, scope: Node) -> list[_Binding]:
+        cached = self._bindings.get(scope.id)
+        if cached is not None:
+            return cached
+        bindings: list[_Binding] = []
+        if scope.type == "function_definition":
+            definition = self._by_node[scope.id]
+            params = scope.child_by_field_name("parameters")
+            for item in params.named_children if params else []:
+                name_node = self._parameter_name(item)
+                if name_node is not None:
+                    parameter = next(
+                        (p for p in definition.parameters if p.name == self.node_text(name_node)),
+                        Parameter(name=self.node_text(name_node)),
+                    )
+                    simple = self._simple(name_node, item, "parameter", (parameter,))
+                    bindings.append(_Binding(simple.start, simple))
+        body = scope if scope.type == "module" else scope.child_by_field_name("body")
+        stack = list(reversed(body.named_children)) if body else []
+        while stack:
+            node = stack.pop()
+            self._bind(node, bindings)
+            if node.type in _CONTAINERS:
+                stack.extend(reversed(node.named_children))
+        bindings.sort(key=lambda b: b.position)
+        self._bindings[scope.id] = bindings
+        return bindings
+
+    def _parameter_name(self, item: Node) -> Node | None:
+        node = item.child_by_field_name("name") or (
+            item.named_children[0] if item.named_children else item
+        )
+        if node.type in ("list_splat_pattern", "dictionary_splat_pattern", "typed_parameter"):
+            return self._parameter_name(node)
+        return node if node.type == "identifier" else None
+
+    def _bind(self, node: Node, bindings: list[_Binding]) -> None:
+        """Record the names a statement binds in its own scope."""
+        kind = node.type
+        if kind in _DEFS:
+            definition = self._by_node.get(node.id)
+            if definition is not None:
+                bindings.append(_Binding(definition.start, definition))
+        elif kind == "expression_statement":
+            assignment = node.named_children[0] if node.named_children else None
+            while assignment is not None and assignment.type == "assignment":
+                for target in self._target_nodes(assignment.child_by_field_name("left")):
+                    simple = self._simple(target, node, "variable")
+                    bindings.append(_Binding(simple.name_start, simple))
+                assignment = assignment.child_by_field_name("right")
+        elif kind in ("import_statement", "import_from_statement"):
+            for name_node in self._imported(node):
+                simple = self._simple(name_node, node, "import")
+                bindings.append(_Binding(simple.name_start, simple))
+        elif kind == "for_statement":
+            left = node.child_by_field_name("left")
+            right = node.child_by_field_name("right") or left or node
+            for target in self._target_nodes(left):
+                simple = self._simple(target, node, "variable", span=(node, right))
+                bindings.append(_Binding(simple.start, simple))
+        elif kind in ("with_clause", "except_clause"):
+            # `with a as x, b as (y, z):` and `except E as e:` bind their aliases.
+            children = node.named_children
+            patterns = [
+                c.named_children[0] for c in children if c.type == "with_item" and c.named_children
+            ]
+            patterns += [c for c in children if c.type == "as_pattern"]
+            patterns = [p for p in patterns if p.type == "as_pattern"]
+            for pattern in patterns:
+                alias = pattern.child_by_field_name("alias")
+                aliased = alias.named_children[0] if alias and alias.named_children else None
+                for name_node in self._target_nodes(aliased):
+                    simple = self._simple(name_node, pattern, "variable")
+                    bindings.append(_Binding(simple.start, simple))
+
+    def _target_nodes(self, target: Node | None) -> list[Node]:
+        if target is None:
+            return []
+        if target.type == "identifier":
+            return [target]
+        if target.type in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list"):
+            return [n for c in target.named_children for n in self._target_nodes(c)]
+        return []
+
+    @staticmethod
+    def _imported(statement: Node) -> list[Node]:
+        """The identifiers an import statement binds."""
+        out = []
+        for index, child in enumerate(statement.children):
+            if statement.field_name_for_child(index) != "name":
+                continue
+            if child.type == "aliased_import":
+                alias = child.child_by_field_name("alias")
+                if alias is not None:
+                    out.append(alias)
+            elif child.type == "dotted_name" and child.named_children:
+                # `import a.b` binds `a`; `from m import b` binds `b` (a one-part name).
+                out.append(child.named_children[0])
+        return out
+
+    def _simple(
+        self,
+        name_node: Node,
+        statement: Node,
+        kind: DefinitionKind,
+        parameters: tuple[Parameter, ...] = (),
+        span: tuple[Node, Node] | None = None,
+    ) -> Definition:
+        """A Definition for a variable, import or parameter: offsets, one-line text.
+
+        `span` narrows a compound statement to its header (`for x in items`)."""
+        start, end = self.start(statement), self.end(statement)
+        if span is not None:
+            start, end = self.start(span[0]), self.end(span[1])
+        text = self.text[start:end]
+        first = text.split("\n", 1)[0].rstrip()
+        signature = one_line(text) if len(text) < 200 else first + " …"
+        return Definition(
+            name=self.node_text(name_node),
+            kind=kind,
+            start=start,
+            end=end,
+            name_start=self.start(name_node),
+            name_end=self.end(name_node),
+            header_end=end,
+            body_start=end,
+            signature=signature,
+            text=text,
+            parameters=parameters,
+            indent=leading_whitespace(self.text, start),
+            container=self._container(statement),
+        )

@@ -1,0 +1,1 @@
+"""End-to-end tests: pytest-lsp drives the real server over stdio."""
