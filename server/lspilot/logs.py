@@ -6,7 +6,12 @@ import logging
 import sys
 from pathlib import Path
 
-LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
+LEVELS = {
+    "error": logging.ERROR,
+    "warning": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
 
 
 def configure_logging(level: str = "info", log_file: str | Path | None = None) -> None:

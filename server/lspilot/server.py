@@ -96,7 +96,8 @@ class LspilotServer(LanguageServer):
 
         assistant = await create_assistant(self.settings, self.root)
         self._assistant = assistant
-        self.engine_reason = getattr(assistant, "engine_reason", "")
+        assistant.on_change = self.notify_status
+        self.engine_reason = assistant.engine_reason
         log.info(
             "engine %s (model %s): %s",
             assistant.engine.id,

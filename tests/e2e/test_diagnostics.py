@@ -240,8 +240,8 @@ async def test_severity_floor_and_max_issues_per_chunk(
 async def test_burst_of_50_edits_reviews_only_that_chunk_once(
     review_session: Any, model_server: FakeModelServer, variant: str
 ) -> None:
-    typed = "    size = len(name) * 2  # count the name twice\n"
-    typed = typed + "#" * (50 - len(typed))  # exactly 50 keystrokes, one character each
+    line = "    size = len(name) * 2  # count it twice"
+    typed = line + " " + "!" * (49 - len(line) - 1) + "\n"  # 50 keystrokes, a character each
     assert len(typed) == 50
     model(model_server, greet=lambda p: [GREET_ISSUE, *([NEW] if "size = len" in p else [])])
     async with review_session(variant) as view:
@@ -251,7 +251,7 @@ async def test_burst_of_50_edits_reviews_only_that_chunk_once(
         before = len(model_server.chat_requests())
         tokens_before = prompt_tokens(model_server)
 
-        at = client.find(uri, 'print("hello')
+        at = client.find(uri, '    print("hello')
         for i, char in enumerate(typed):
             client.edit_doc(uri, at + i, at + i, char)
         version = client.documents[uri].version
@@ -292,7 +292,7 @@ async def test_edit_above_a_chunk_moves_its_diagnostics_at_once(
 
         client.edit_doc(uri, 0, 0, "\n\n")  # two lines above everything: no chunk changes
         moved = expected(client, uri, 2)
-        assert moved[0].range.start.line == 5
+        assert moved[0].range.start.line == 6
         assert await view.wait(uri, lambda items: items == moved, version=2) == moved
 
         # An edit inside `add` withdraws add's diagnostics; greet's stay where they are.

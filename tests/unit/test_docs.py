@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _settings_table_module():
-    spec = importlib.util.spec_from_file_location("settings_table", ROOT / "tools/settings_table.py")
+    path = ROOT / "tools/settings_table.py"
+    spec = importlib.util.spec_from_file_location("settings_table", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

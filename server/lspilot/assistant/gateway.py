@@ -119,6 +119,8 @@ class Assistant:
         self._retired: list[Engine] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._warned_no_privacy = False
+        #: Called when a model request starts or ends (the server sends its status then).
+        self.on_change: Callable[[], None] | None = None
         self._build_limits(settings)
         self.requests = 0
         self.failures: Counter[str] = Counter()
@@ -210,6 +212,7 @@ class Assistant:
             )
             flight = self._inflight[key] = _Flight(task)
             task.add_done_callback(functools.partial(self._landed, key, flight))
+            self._changed()
         else:
             self.deduped += 1
         return await self._wait(key, flight)
@@ -234,9 +237,14 @@ class Assistant:
                 if self._inflight.get(key) is flight:
                     del self._inflight[key]
 
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
     def _landed(self, key: str, flight: _Flight, _task: object) -> None:
         if self._inflight.get(key) is flight:
             del self._inflight[key]
+        self._changed()
         if not self._inflight and self._retired:
             self._spawn(self._close_retired())
 

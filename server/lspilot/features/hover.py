@@ -77,6 +77,7 @@ def _explain_request(
     ls: LspilotServer, source: Source, name: str, definition: Definition | None, at: int
 ) -> ExplainInput:
     budget = ls.settings.limits.max_input_chars
+    kind: str
     if definition is not None and definition.kind not in ("parameter",):
         code, kind = definition.text, definition.kind
         context = ""

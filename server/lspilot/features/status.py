@@ -7,12 +7,13 @@ problems and, when asked about a file, why that file gets no model features.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lspilot import __version__
 
-if TYPE_CHECKING:
-    from lspilot.server import LspilotServer
+# A runtime import: pygls resolves command handlers' annotations when a command runs.
+# (server.py imports the features lazily, so there is no import cycle.)
+from lspilot.server import LspilotServer
 
 STATUS_COMMAND = "lspilot.status"
 
@@ -56,5 +57,13 @@ def status_payload(ls: LspilotServer) -> dict[str, Any]:
     if assistant is None:
         payload.update({"engine": "starting", "busy": False})
         return payload
-    payload.update(assistant.stats())
+    stats = assistant.stats()
+    payload.update({_camel(key): value for key, value in stats.items()})
+    payload["engineReason"] = ls.engine_reason or payload.get("engineReason", "")
+    payload["busy"] = bool(stats.get("in_flight"))
     return payload
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part.title() for part in rest)

@@ -1,0 +1,81 @@
+"""Status: the `lspilot.status` command and the `lspilot/status` notification."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from tests.e2e.conftest import FAKE_API_KEY, LspilotClient, lsp_session
+from tests.fakes.model_server import FakeModelServer, Reply
+
+SOURCE = "def add(a, b):\n    return a + b\n\n\ntotal = add(1, 2)\n"
+
+
+@pytest.fixture
+def model_env(model_env: dict[str, str]) -> dict[str, str]:
+    """Review diagnostics off: the only model requests are the hovers these tests make."""
+    return {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
+
+
+async def status(client: LspilotClient, *args: object) -> dict:
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="lspilot.status", arguments=list(args))
+    )
+    assert isinstance(result, dict)
+    return result
+
+
+async def hover_add(client: LspilotClient, uri: str) -> types.Hover | None:
+    offset = client.find(uri, "add(1") + 1
+    return await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=client.position(uri, offset),
+        )
+    )
+
+
+async def test_status_reports_engine_counters_and_no_secret(
+    client_name: str, model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    async with lsp_session(client_name, env=model_env, workspace=workspace) as client:
+        uri = client.open_doc(workspace / "add.py", SOURCE)
+        await hover_add(client, uri)
+        await hover_add(client, uri)
+        info = await status(client)
+        assert info["engine"] == "openai"
+        assert info["model"] == "test-model"
+        assert info["endpoint"] == model_server.url
+        assert info["requests"] == 1
+        assert info["cacheHits"] >= 1
+        assert info["breaker"] == "closed"
+        assert info["tokensIn"] > 0 and info["tokensOut"] > 0
+        assert info["engineReason"]
+        assert FAKE_API_KEY not in repr(info)
+
+
+async def test_status_says_why_a_file_is_excluded(
+    offline_env: dict[str, str], workspace: Path
+) -> None:
+    async with lsp_session("neovim", env=offline_env, workspace=workspace) as client:
+        info = await status(client, (workspace / ".env.local").as_uri())
+        assert info["engine"] == "offline"
+        assert info["file"]["excluded"]
+        assert ".env" in info["file"]["excluded"]
+        info = await status(client, {"uri": (workspace / "app.py").as_uri()})
+        assert info["file"]["excluded"] is None
+
+
+async def test_status_notification_shows_busy_while_the_model_works(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    model_server.script(Reply(content="Adds two numbers.", delay=1.0))
+    async with lsp_session("visual-studio-code", env=model_env, workspace=workspace) as client:
+        uri = client.open_doc(workspace / "add.py", SOURCE)
+        pending = asyncio.ensure_future(hover_add(client, uri))
+        busy = await client.wait_for_status(lambda s: s.get("busy") is True)
+        assert busy["engine"] == "openai"
+        await pending
+        await client.wait_for_status(lambda s: s.get("busy") is False and s.get("requests") == 1)
