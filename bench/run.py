@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import statistics
 import subprocess
@@ -25,6 +26,8 @@ from pathlib import Path
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
+
+logging.getLogger("pygls").setLevel(logging.ERROR)  # the bench client ignores diagnostics
 
 HERE = Path(__file__).resolve().parent
 

@@ -18,6 +18,9 @@ from lspilot import __version__
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("lspilot.cli_serve", "serve LSP over stdio (default) or TCP"),
     "demo": ("lspilot.demo", "show what an editor would get, on a bundled example"),
+    "doctor": ("lspilot.cli_doctor", "check the setup and say how to fix what is wrong"),
+    "check": ("lspilot.cli_check", "review files from the command line"),
+    "cache": ("lspilot.cli_cache", "show, locate or clear the result cache"),
 }
 
 EPILOG = """examples:
@@ -27,20 +30,8 @@ EPILOG = """examples:
 """
 
 
-def _add_optional_subcommands() -> None:
-    """Subcommands whose modules exist in this installation (added by later work)."""
-    for name, module, help_text in (
-        ("doctor", "lspilot.cli_doctor", "check the setup and say how to fix what is wrong"),
-        ("check", "lspilot.cli_check", "review files from the command line"),
-        ("cache", "lspilot.cli_cache", "show, locate or clear the result cache"),
-    ):
-        if importlib.util.find_spec(module) is not None:
-            SUBCOMMANDS[name] = (module, help_text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    _add_optional_subcommands()
     parser = argparse.ArgumentParser(
         prog="lspilot",
         description="A language server that brings an LLM into every LSP editor.",

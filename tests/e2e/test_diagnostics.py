@@ -261,7 +261,7 @@ async def test_burst_of_50_edits_reviews_only_that_chunk_once(
         new = types.Diagnostic(
             range=client.range_of(uri, "size = len(name) * 2"),
             message=NEW["message"],
-            severity=types.DiagnosticSeverity.Hint,
+            severity=types.DiagnosticSeverity.Information,
             source="lspilot",
             data={"fix": None, "version": version},
         )
@@ -276,7 +276,11 @@ async def test_burst_of_50_edits_reviews_only_that_chunk_once(
         )
 
 
-NEW = {"quote": "size = len(name) * 2", "message": "Unused variable `size`.", "severity": "hint"}
+NEW = {
+    "quote": "size = len(name) * 2",
+    "message": "Unused variable `size`.",
+    "severity": "information",
+}
 
 
 async def test_edit_above_a_chunk_moves_its_diagnostics_at_once(

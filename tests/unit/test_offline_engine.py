@@ -95,6 +95,17 @@ async def test_explain_a_definition(engine: OfflineEngine) -> None:
     )
 
 
+async def test_explain_a_method_sent_alone_keeps_its_kind_and_hides_self(
+    engine: OfflineEngine,
+) -> None:
+    code = "def reserve(self, sku: str) -> int:\n    return 1\n"
+    result = await engine.run(ExplainInput(code=code, name="reserve", kind="method"))
+    assert isinstance(result, ExplainResult)
+    assert result.markdown.startswith("**method** `reserve`")
+    assert "- `self`" not in result.markdown
+    assert "- `sku`, `str`" in result.markdown
+
+
 async def test_explain_a_class_lists_members(engine: OfflineEngine) -> None:
     code = "class Box:\n    size = 1\n\n    def grow(self, by):\n        self.size += by\n"
     result = await engine.run(ExplainInput(code=code))

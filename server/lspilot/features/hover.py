@@ -56,7 +56,9 @@ async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | N
         body = f"_{excluded}_"
     else:
         request = _explain_request(ls, source, ident.name, definition, ident.start)
-        body = await _explanation(ls, request)
+        body, offline = await _explanation(ls, request)
+        if offline and definition is not None:
+            header = ""  # the offline explanation is built from the same signature and docstring
     markdown = "\n\n".join(part for part in (header, body) if part)
     return types.Hover(
         contents=_content(ls, markdown), range=lsp_range(doc, ident.start, ident.end)
@@ -100,24 +102,26 @@ def _explain_request(
     )
 
 
-async def _explanation(ls: LspilotServer, request: ExplainInput) -> str:
+async def _explanation(ls: LspilotServer, request: ExplainInput) -> tuple[str, bool]:
+    """The explanation's markdown, and whether it came from the offline engine."""
     assistant = await ls.get_assistant()
+    offline = assistant.engine.id == "offline"
     cached = await assistant.cached(request)
     if isinstance(cached, ExplainResult):
-        return cached.markdown
+        return cached.markdown, offline
     task = ls.spawn(_run_in_background(ls, request), name="hover")
     try:
         result = await asyncio.wait_for(
             asyncio.shield(task), timeout=ls.settings.hover.timeout_ms / 1000
         )
     except TimeoutError:
-        return PENDING  # the task goes on and fills the cache
+        return PENDING, False  # the task goes on and fills the cache
     except asyncio.CancelledError:
         task.cancel()  # $/cancelRequest: abort the model request too
         raise
     if isinstance(result, AssistantError):
-        return f"_{result.user_message}_"
-    return result.markdown if isinstance(result, ExplainResult) else ""
+        return f"_{result.user_message}_", False
+    return (result.markdown if isinstance(result, ExplainResult) else ""), offline
 
 
 async def _run_in_background(

@@ -119,9 +119,18 @@ def _names(names: tuple[str, ...] | list[str], limit: int = 12) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def explain_definition(definition: Definition, language: str, source: Source) -> str:
-    """Markdown describing one definition: what a reader wants before reading the body."""
-    kind = "async " + definition.kind if definition.is_async else definition.kind
+def explain_definition(
+    definition: Definition, language: str, source: Source, kind: str | None = None
+) -> str:
+    """Markdown describing one definition: what a reader wants before reading the body.
+
+    `kind` overrides the parsed kind: a method sent alone parses as a function.
+    """
+    kind = kind if kind in ("method", "function", "class") else definition.kind
+    parameters = definition.parameters
+    if kind == "method" and parameters and parameters[0].name in ("self", "cls"):
+        parameters = parameters[1:]
+    kind = "async " + kind if definition.is_async else kind
     title = f"**{kind}** `{definition.qualified_name}`"
     lines = [title, "", f"```{language}", definition.signature, "```"]
     first = summary_of(definition.docstring)
@@ -129,8 +138,8 @@ def explain_definition(definition: Definition, language: str, source: Source) ->
         lines += ["", first]
     if definition.decorators:
         lines += ["", "Decorated with " + _names([f"@{d}" for d in definition.decorators]) + "."]
-    if definition.parameters:
-        lines += ["", "**Parameters**", *(_parameter_line(p) for p in definition.parameters)]
+    if parameters:
+        lines += ["", "**Parameters**", *(_parameter_line(p) for p in parameters)]
     if definition.returns:
         lines += ["", f"**Returns** `{definition.returns}`"]
     if definition.yields:
@@ -162,7 +171,7 @@ def explain(request: ExplainInput) -> str:
         return f"{lines_count} lines of {request.language} code (no syntax support offline)."
     definition = _main_definition(source)
     if definition is not None:
-        return explain_definition(definition, request.language, source)
+        return explain_definition(definition, request.language, source, request.kind)
     if request.kind in ("variable", "import", "parameter") and request.name:
         fence = f"```{request.language}\n{request.code.strip()}\n```"
         return f"**{request.kind}** `{request.name}`\n\n{fence}"
