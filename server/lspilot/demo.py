@@ -100,6 +100,10 @@ async def session(workspace: Path, verbose: bool = False) -> AsyncIterator[Any]:
     def on_message(params: types.ShowMessageParams) -> None:
         messages.append(params.message)
 
+    @client.feature("lspilot/status")
+    def on_status(params: Any) -> None:
+        """The status notification (the demo asks for the status when it shows it)."""
+
     @client.feature(types.WINDOW_LOG_MESSAGE)
     def on_log(params: types.LogMessageParams) -> None:
         if verbose:
@@ -141,6 +145,9 @@ def demo_capabilities() -> types.ClientCapabilities:
                 data_support=True,
             ),
             publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True),
+            # Pull without refresh support: the server answers a pull once the review pass
+            # under way is done, so the demo prints the diagnostics without guessing a delay.
+            diagnostic=types.DiagnosticClientCapabilities(related_document_support=False),
         ),
         workspace=types.WorkspaceClientCapabilities(
             workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True),
@@ -183,6 +190,7 @@ SECTIONS: list[tuple[str, Section]] = []
 
 async def tour(text: str, out: Printer, *, timeout: float = 60.0, verbose: bool = False) -> int:
     """Print every section of the demo; 0 on success."""
+    _register_sections()
     with tempfile.TemporaryDirectory(prefix="lspilot-demo-") as tmp:
         workspace = Path(tmp)
         path = workspace / EXAMPLE
@@ -214,6 +222,16 @@ async def tour(text: str, out: Printer, *, timeout: float = 60.0, verbose: bool 
             for message in getattr(client, "shown_messages", []):
                 out.line(f"message from the server: {message}")
     return 0
+
+
+def _register_sections() -> None:
+    """Add the sections of `lspilot.demo_sections` (imported late: it imports this module)."""
+    import importlib.util
+
+    if importlib.util.find_spec("lspilot.demo_sections") is not None:
+        from lspilot import demo_sections
+
+        demo_sections.register()
 
 
 def _hover_targets(text: str) -> Iterator[tuple[str, str]]:

@@ -20,7 +20,7 @@ from lsprotocol import types
 from tests.e2e.conftest import LspilotClient, capabilities_for, encodings_for
 from tests.fakes.model_server import FakeModelServer, Reply
 
-SOURCE = '''import os
+SOURCE = """import os
 
 
 def add(a, b):
@@ -34,7 +34,7 @@ def greet(name):
 class Box:
     def size(self):
         return len(self.items)
-'''
+"""
 CHUNKS = ["<module>", "add", "greet", "Box"]
 
 ADD_ISSUE = {
@@ -43,8 +43,17 @@ ADD_ISSUE = {
     "severity": "error",
     "fix": "a + b",
 }
-GREET_ISSUE = {"quote": "nme", "message": "`nme` is not defined.", "severity": "warning", "fix": None}
-LOST_ISSUE = {"quote": "nowhere()", "message": "Quotes code that is not there.", "severity": "error"}
+GREET_ISSUE = {
+    "quote": "nme",
+    "message": "`nme` is not defined.",
+    "severity": "warning",
+    "fix": None,
+}
+LOST_ISSUE = {
+    "quote": "nowhere()",
+    "message": "Quotes code that is not there.",
+    "severity": "error",
+}
 BOX_ISSUE = {"quote": "self.items", "message": "Box has no `items`.", "severity": "information"}
 
 # Variant -> (client capability set, pull diagnostics, workspace/diagnostic/refresh support).
@@ -226,7 +235,9 @@ async def test_severity_floor_and_max_issues_per_chunk(
         uri = view.client.open_doc("a.py", SOURCE)
         want = expected(view.client, uri, 1)
         await view.wait(uri, lambda items: items == want)
-    async with review_session("vscode-push", {"severityFloor": "hint", "maxIssuesPerChunk": 2}) as view:
+    async with review_session(
+        "vscode-push", {"severityFloor": "hint", "maxIssuesPerChunk": 2}
+    ) as view:
         uri = view.client.open_doc("a.py", SOURCE)
         items = await view.wait(uri, lambda items: len(items) == 4)
         box = [d.message for d in items if d.range.start.line >= 12]
@@ -347,7 +358,9 @@ async def test_close_clears_and_reopen_costs_no_request(
         since = len(client.notifications)
         client.close_doc(uri)
         if not view.pull:
-            cleared = await client.wait_for_diagnostics(uri, lambda p: not p.diagnostics, since=since)
+            cleared = await client.wait_for_diagnostics(
+                uri, lambda p: not p.diagnostics, since=since
+            )
             assert list(cleared.diagnostics) == []
         uri = client.open_doc("a.py", SOURCE)
         want = expected(client, uri, 1)
@@ -416,12 +429,12 @@ async def test_model_error_is_reported_once_and_the_server_keeps_going(
 
 # ---- positions, files, triggers -----------------------------------------------------------
 
-WIDE = '''# 🎉 emoji, 中文, and é line up differently in UTF-8 and UTF-16
+WIDE = """# 🎉 emoji, 中文, and é line up differently in UTF-8 and UTF-16
 
 
 def 名前(値):
     return "🎉🎉" + 値 + undefined_thing
-'''
+"""
 
 
 @pytest.mark.parametrize(("client_name", "encoding"), encodings_for())

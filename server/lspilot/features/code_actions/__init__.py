@@ -7,7 +7,7 @@ support (the server then applies the edit with `workspace/applyEdit`). See `perf
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 
@@ -15,8 +15,8 @@ from lspilot.features.code_actions.listing import RUN_ACTION, code_actions
 from lspilot.features.code_actions.offers import KINDS
 from lspilot.features.code_actions.perform import Request, compute_edit, explain, tell
 
-if TYPE_CHECKING:
-    from lspilot.server import LspilotServer
+# A runtime import, not TYPE_CHECKING: pygls resolves the command handler's annotations.
+from lspilot.server import LspilotServer
 
 __all__ = ["RUN_ACTION", "register"]
 

@@ -141,10 +141,7 @@ def list_offers(
                 )
             )
         # A selection around definitions means those; otherwise the one around the cursor.
-        if selected and inside:
-            single = inside[0] if len(inside) == 1 else None
-        else:
-            single = enclosing
+        single = (inside[0] if len(inside) == 1 else None) if inside else enclosing
         if single is not None:
             verb = "Update docstring of" if single.docstring is not None else "Document"
             offers.append(
