@@ -161,4 +161,3 @@ def select(paths: Iterable[Path], excluded: ExcludedFn, language_of: LanguageFn)
         else:
             selection.missing.append(given)
     return selection
-

@@ -67,9 +67,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("lspilot").propagate = False
     root = workspace_root(args)
     loaded = load(root)
-    report = asyncio.run(
-        diagnose(loaded, root, files=list(args.file), probe=not args.no_probe)
-    )
+    report = asyncio.run(diagnose(loaded, root, files=list(args.file), probe=not args.no_probe))
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:

@@ -165,9 +165,7 @@ async def status(client: Any) -> dict[str, Any]:
     return dict(result or {})
 
 
-async def hover_text(
-    client: Any, uri: str, position: types.Position, timeout: float
-) -> str:
+async def hover_text(client: Any, uri: str, position: types.Position, timeout: float) -> str:
     """Hover, asking again while the server says the explanation is being generated."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -114,9 +114,7 @@ class Report:
         }
 
 
-async def diagnose(
-    loaded: LoadedSettings, root: Path, *, files: list[Path], probe: bool
-) -> Report:
+async def diagnose(loaded: LoadedSettings, root: Path, *, files: list[Path], probe: bool) -> Report:
     """Run every check for the workspace at `root`."""
     from lspilot.assistant.selection import select_engine
     from lspilot.doctor_clients import check_clients

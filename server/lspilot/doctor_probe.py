@@ -185,7 +185,9 @@ class _Stop(Exception):
     """The endpoint cannot be used at all; later steps would only repeat the problem."""
 
 
-async def check_endpoint(section: Section, settings: Settings, engine: Engine, key: str | None) -> None:
+async def check_endpoint(
+    section: Section, settings: Settings, engine: Engine, key: str | None
+) -> None:
     """Model list, then one token from every model the tasks use."""
     from lspilot.assistant.tasks import Task
 

@@ -244,9 +244,7 @@ def _sarif_result(file: FileResult, issue: Issue) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {"artifactLocation": _artifact(file.path), "region": region},
-                **(
-                    {"logicalLocations": [{"name": issue.chunk}]} if issue.chunk else {}
-                ),
+                **({"logicalLocations": [{"name": issue.chunk}]} if issue.chunk else {}),
             }
         ],
     }
