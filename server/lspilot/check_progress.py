@@ -18,7 +18,12 @@ class NoProgress:
     def __enter__(self) -> NoProgress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         return None
 
     def advance(self, count: int = 1) -> None:

@@ -27,6 +27,10 @@ EPILOG = """examples:
   lspilot                      serve LSP over stdio (what editors run)
   lspilot --tcp 127.0.0.1:2087 serve LSP over TCP
   lspilot demo                 tour the features on a bundled example (no key needed)
+  lspilot doctor               what lspilot will use here, and how to fix what is wrong
+  lspilot check src/ --format sarif -o lspilot.sarif
+                               review files like the editor does, for CI
+  lspilot cache stats          where the cache is and how big it has grown
 """
 
 

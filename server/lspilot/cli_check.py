@@ -114,8 +114,8 @@ async def _review(
     """Review `files` into `report`; a cancellation (Ctrl-C) ends it with what is done."""
     from lspilot.assistant import create_assistant
     from lspilot.assistant.tasks import Task
-    from lspilot.check_review import CheckRun
     from lspilot.check_progress import make_progress
+    from lspilot.check_review import CheckRun
 
     assistant = await create_assistant(settings, root)
     report.engine = assistant.engine.id

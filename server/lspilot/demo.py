@@ -12,12 +12,12 @@ import asyncio
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from lsprotocol import types
 
@@ -34,7 +34,17 @@ PENDING_MARK = "generating an explanation"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `lspilot demo`."""
-    parser.epilog = "examples:\n  lspilot demo\n  LSPILOT_PROVIDER=offline lspilot demo\n"
+    parser.epilog = (
+        "examples:\n"
+        "  lspilot demo                            with the engine your settings select\n"
+        "  LSPILOT_PROVIDER=offline lspilot demo   no model, no network, no key\n"
+        "  lspilot demo --file mymodule.py         on your own Python file\n"
+        "  lspilot demo | less                     plain text when piped\n"
+        "\n"
+        "It starts the real server and shows, as an editor gets them: hovers, the code actions,\n"
+        "the diffs of Document and Generate (Generate needs a model), the review diagnostics\n"
+        "and the status.\n"
+    )
     parser.add_argument("--file", type=Path, help="a Python file to use instead of the example")
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for each answer"
@@ -45,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the tour and print it."""
     text = args.file.read_text(encoding="utf-8") if args.file else example_text()
     out = Printer(sys.stdout)
-    return asyncio.run(tour(text, out, timeout=args.timeout, verbose=bool(args.verbose)))
+    return asyncio.run(tour(text, out, wait_s=args.timeout, verbose=bool(args.verbose)))
 
 
 def example_text() -> str:
@@ -165,10 +175,10 @@ async def status(client: Any) -> dict[str, Any]:
     return dict(result or {})
 
 
-async def hover_text(client: Any, uri: str, position: types.Position, timeout: float) -> str:
+async def hover_text(client: Any, uri: str, position: types.Position, wait_s: float) -> str:
     """Hover, asking again while the server says the explanation is being generated."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + wait_s
     while True:
         result = await client.text_document_hover_async(
             types.HoverParams(
@@ -186,7 +196,7 @@ Section = Callable[[Any, str, str, "Printer", float], Any]
 SECTIONS: list[tuple[str, Section]] = []
 
 
-async def tour(text: str, out: Printer, *, timeout: float = 60.0, verbose: bool = False) -> int:
+async def tour(text: str, out: Printer, *, wait_s: float = 60.0, verbose: bool = False) -> int:
     """Print every section of the demo; 0 on success."""
     _register_sections()
     with tempfile.TemporaryDirectory(prefix="lspilot-demo-") as tmp:
@@ -211,12 +221,12 @@ async def tour(text: str, out: Printer, *, timeout: float = 60.0, verbose: bool 
                 position = locate(text, symbol, around)
                 if position is None:
                     continue
-                value = await hover_text(client, uri, position, timeout)
+                value = await hover_text(client, uri, position, wait_s)
                 out.line(f"-- hover on `{symbol}` (line {position.line + 1}):")
                 out.block(value)
             for title, section in SECTIONS:
                 out.heading(title)
-                await section(client, uri, text, out, timeout)
+                await section(client, uri, text, out, wait_s)
             for message in getattr(client, "shown_messages", []):
                 out.line(f"message from the server: {message}")
     return 0

@@ -104,7 +104,7 @@ async def list_actions(
     client: Any,
     uri: str,
     where: types.Range,
-    timeout: float,
+    wait_s: float,
     diagnostics: list[types.Diagnostic] | None = None,
 ) -> list[types.CodeAction]:
     """`textDocument/codeAction` at `where` (commands are shown as actions with no kind)."""
@@ -116,7 +116,7 @@ async def list_actions(
                 context=types.CodeActionContext(diagnostics=diagnostics or []),
             )
         ),
-        timeout,
+        wait_s,
     )
     actions: list[types.CodeAction] = []
     for item in result or []:
@@ -128,11 +128,11 @@ async def list_actions(
 
 
 async def resolved_edit(
-    client: Any, action: types.CodeAction, timeout: float
+    client: Any, action: types.CodeAction, wait_s: float
 ) -> types.WorkspaceEdit | None:
     """The action's edit, resolving it first (that is when the model runs)."""
     if action.edit is None and action.data is not None:
-        action = await asyncio.wait_for(client.code_action_resolve_async(action), timeout)
+        action = await asyncio.wait_for(client.code_action_resolve_async(action), wait_s)
     return action.edit
 
 
@@ -156,7 +156,7 @@ def _whole(text: str) -> types.Range:
 # ---- the sections -----------------------------------------------------------------------
 
 
-async def code_actions(client: Any, uri: str, text: str, out: Printer, timeout: float) -> None:
+async def code_actions(client: Any, uri: str, text: str, out: Printer, wait_s: float) -> None:
     """The actions offered at a definition, on a comment and for the whole file (no model)."""
     spots = [
         (f"the cursor in `{DOCUMENT_TARGET[0]}`", _cursor(text, *DOCUMENT_TARGET)),
@@ -167,7 +167,7 @@ async def code_actions(client: Any, uri: str, text: str, out: Printer, timeout: 
     for label, where in spots:
         if where is None:
             continue
-        actions = await list_actions(client, uri, where, timeout)
+        actions = await list_actions(client, uri, where, wait_s)
         out.line(f"-- {label} (line {where.start.line + 1}):")
         for action in actions:
             out.line(f"    {action.title}" + (f"  [{action.kind}]" if action.kind else ""))
@@ -180,7 +180,7 @@ async def _show_action(
     uri: str,
     text: str,
     out: Printer,
-    timeout: float,
+    wait_s: float,
     where: types.Range | None,
     prefixes: tuple[str, ...],
 ) -> bool:
@@ -188,12 +188,12 @@ async def _show_action(
     if where is None:
         out.line("    (nothing to point at in this file)")
         return True
-    actions = await list_actions(client, uri, where, timeout)
+    actions = await list_actions(client, uri, where, wait_s)
     action = next((a for a in actions if a.title.startswith(prefixes)), None)
     if action is None:
         return False
     out.line(f"-- {action.title} (line {where.start.line + 1}):")
-    edit = await resolved_edit(client, action, timeout)
+    edit = await resolved_edit(client, action, wait_s)
     if edit is None:
         out.line("    (no edit: the server explained why in a message, shown at the end)")
         return True
@@ -201,19 +201,19 @@ async def _show_action(
     return True
 
 
-async def document_diff(client: Any, uri: str, text: str, out: Printer, timeout: float) -> None:
+async def document_diff(client: Any, uri: str, text: str, out: Printer, wait_s: float) -> None:
     """*Document this* on a method without a docstring, as a diff."""
     where = _cursor(text, *DOCUMENT_TARGET)
     if not await _show_action(
-        client, uri, text, out, timeout, where, ("Document ", "Update docstring")
+        client, uri, text, out, wait_s, where, ("Document ", "Update docstring")
     ):
         out.line("    (no Document action offered here)")
 
 
-async def generate_diff(client: Any, uri: str, text: str, out: Printer, timeout: float) -> None:
+async def generate_diff(client: Any, uri: str, text: str, out: Printer, wait_s: float) -> None:
     """*Generate code from comment* on the example's comment, when the engine can."""
     if not await _show_action(
-        client, uri, text, out, timeout, _comment(text), ("Generate code from comment",)
+        client, uri, text, out, wait_s, _comment(text), ("Generate code from comment",)
     ):
         info = await status(client)
         out.line(
@@ -222,13 +222,13 @@ async def generate_diff(client: Any, uri: str, text: str, out: Printer, timeout:
         )
 
 
-async def diagnostics(client: Any, uri: str, text: str, out: Printer, timeout: float) -> None:
+async def diagnostics(client: Any, uri: str, text: str, out: Printer, wait_s: float) -> None:
     """The review diagnostics (a pull that waits for the review), then the fixes offered."""
     report = await asyncio.wait_for(
         client.text_document_diagnostic_async(
             types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
         ),
-        timeout,
+        wait_s,
     )
     items: list[types.Diagnostic] = list(getattr(report, "items", None) or [])
     if not items:
@@ -246,7 +246,7 @@ async def diagnostics(client: Any, uri: str, text: str, out: Printer, timeout: f
     first = items[0]
     fixes = [
         a
-        for a in await list_actions(client, uri, first.range, timeout, diagnostics=[first])
+        for a in await list_actions(client, uri, first.range, wait_s, diagnostics=[first])
         if a.title.startswith("Fix")
     ]
     if fixes:
@@ -255,7 +255,7 @@ async def diagnostics(client: Any, uri: str, text: str, out: Printer, timeout: f
             out.line(f"    {action.title}")
 
 
-async def status_section(client: Any, uri: str, text: str, out: Printer, timeout: float) -> None:
+async def status_section(client: Any, uri: str, text: str, out: Printer, wait_s: float) -> None:
     """What the status bar of an editor would show, after everything above."""
     info = await status(client)
     cache = info.get("cache") or {}

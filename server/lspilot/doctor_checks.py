@@ -1,4 +1,7 @@
-"""The checks of `lspilot doctor`: settings, engine, API key, endpoint, cache, privacy, clients.
+"""The checks of `lspilot doctor`: engine, API key, cache and privacy, and the report model.
+
+Settings, the endpoint probe and the editor clients are in `doctor_settings`, `doctor_probe`
+and `doctor_clients`.
 
 Each check adds one-line findings to a section: what is the case, and for a problem the
 command or setting that fixes it. A `FAIL` means the configured engine cannot work (or a
@@ -13,20 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lspilot.settings import (
-    SOURCE_DEFAULT,
-    SOURCE_ENVIRONMENT,
-    SOURCE_LSPILOT_TOML,
-    SOURCE_PYPROJECT,
-    LoadedSettings,
-    Settings,
-    SettingsProblem,
-)
+from lspilot.settings import LoadedSettings, Settings
 
 if TYPE_CHECKING:
     from lspilot.assistant.engines.base import Engine
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
+
+SETTINGS = "Settings"
 
 #: Variables that hold the API key, in the order load_settings lets them win.
 KEY_VARIABLES = ("LSPILOT_API_KEY", "OPENAI_API_KEY")
@@ -85,10 +82,19 @@ class Report:
     def verdict(self) -> str:
         """The last line: does the configured engine work?"""
         fails, warns = len(self.failures()), len(self.warnings())
+        engine_fails = [
+            f for s in self.sections if s.title != SETTINGS for f in s.findings if f.level == FAIL
+        ]
+        plural = "s" if fails != 1 else ""
+        if engine_fails:
+            return (
+                f"{fails} problem{plural} to fix: the {self.engine} engine cannot work"
+                " as configured."
+            )
         if fails:
             return (
-                f"{fails} problem{'s' if fails != 1 else ''} to fix: the {self.engine} engine"
-                " cannot work as configured."
+                f"{fails} settings problem{plural} to fix: those values were ignored"
+                f" (the {self.engine} engine works with the rest)."
             )
         extra = f" ({warns} warning{'s' if warns != 1 else ''})" if warns else ""
         if self.engine == "offline":
@@ -119,10 +125,11 @@ async def diagnose(loaded: LoadedSettings, root: Path, *, files: list[Path], pro
     from lspilot.assistant.selection import select_engine
     from lspilot.doctor_clients import check_clients
     from lspilot.doctor_probe import check_endpoint
+    from lspilot.doctor_settings import check_settings
 
     settings = loaded.settings
     report = Report(root)
-    check_settings(report.section("Settings"), loaded, root)
+    check_settings(report.section(SETTINGS), loaded, root)
     engine, reason = await select_engine(settings)
     try:
         report.engine = engine.id
@@ -144,88 +151,6 @@ async def diagnose(loaded: LoadedSettings, root: Path, *, files: list[Path], pro
     return report
 
 
-# ---- settings ---------------------------------------------------------------------------
-
-
-def check_settings(section: Section, loaded: LoadedSettings, root: Path) -> None:
-    """Every value with the source that set it; every problem with where to fix it."""
-    values = flatten(loaded.settings)
-    width = max(len(k) for k in values)
-    explicit = 0
-    for key, value in values.items():
-        source = loaded.sources.get(key, SOURCE_DEFAULT)
-        explicit += source != SOURCE_DEFAULT
-        section.lines.append(f"{key:<{width}}  {value:<24}  {describe_source(key, source, root)}")
-    for problem in loaded.problems:
-        section.add(FAIL, problem.message, settings_fix(problem, root))
-    if not loaded.problems:
-        section.add(OK, f"settings are valid ({explicit} set, the rest are defaults)")
-
-
-def flatten(settings: Settings) -> dict[str, str]:
-    """Dotted camelCase key → the value as shown (the API key only as set / not set)."""
-    data = settings.model_dump(by_alias=True, mode="json")
-    flat: dict[str, str] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for name, inner in value.items():
-                walk(f"{prefix}{name}.", inner)
-        else:
-            flat[prefix.rstrip(".")] = "null" if value is None else _shown(value)
-
-    walk("", data)
-    flat["apiKey"] = "(set, not shown)" if settings.api_key else "(not set)"
-    return dict(sorted(flat.items()))
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "(none)"
-    return str(value)
-
-
-def env_variable(key: str) -> str | None:
-    """The environment variable that set `key` (dotted camelCase), if one is set now."""
-    import re
-
-    candidates: list[str] = []
-    if key == "baseUrl":
-        candidates += ["LSPILOT_BASE_URL", "OPENAI_BASE_URL"]
-    elif key == "apiKey":
-        candidates += list(KEY_VARIABLES)
-    snake = "__".join(re.sub(r"(?<!^)([A-Z])", r"_\1", part).upper() for part in key.split("."))
-    candidates.append(f"LSPILOT_{snake}")
-    upper = {k.upper(): v for k, v in os.environ.items()}
-    return next((c for c in candidates if upper.get(c)), None)
-
-
-def describe_source(key: str, source: str, root: Path) -> str:
-    """Where a value came from, precisely enough to go and change it."""
-    if source == SOURCE_ENVIRONMENT:
-        variable = env_variable(key)
-        return f"environment ({variable})" if variable else source
-    if source == SOURCE_PYPROJECT:
-        return f"{root / 'pyproject.toml'} [tool.lspilot]"
-    if source == SOURCE_LSPILOT_TOML:
-        return str(root / ".lspilot.toml")
-    return source
-
-
-def settings_fix(problem: SettingsProblem, root: Path) -> str:
-    """Where to change a bad setting."""
-    if problem.source == SOURCE_PYPROJECT:
-        return f"edit [tool.lspilot] in {root / 'pyproject.toml'}"
-    if problem.source == SOURCE_LSPILOT_TOML:
-        return f"edit {root / '.lspilot.toml'}"
-    if problem.source == SOURCE_ENVIRONMENT:
-        variable = env_variable(problem.key) if problem.key else None
-        return f"fix or unset {variable}" if variable else "fix or unset that variable"
-    return "fix it in the editor's lspilot settings"
-
-
 # ---- engine and key ---------------------------------------------------------------------
 
 
@@ -235,7 +160,7 @@ def check_engine(section: Section, settings: Settings, engine: Engine, reason: s
     from lspilot.privacy import endpoint_warning
 
     if engine.id == "offline":
-        section.add(OK, f"offline engine: {reason}")
+        section.add(OK, f"offline engine: {reason.removesuffix(': offline engine')}")
         if settings.provider == "auto":
             section.add(
                 INFO,
@@ -298,8 +223,8 @@ def check_api_key(section: Section, engine: Engine) -> None:
 async def check_cache(section: Section, settings: Settings) -> None:
     """Folder, writable, entries and size; a broken cache is a warning (memory fallback)."""
     from lspilot.assistant.cache import ResultCache
-    from lspilot.cli_common import human_size
     from lspilot.cli_cache import read_stats
+    from lspilot.cli_common import human_size
 
     cache = ResultCache(settings.cache)
     folder = cache.directory

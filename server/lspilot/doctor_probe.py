@@ -120,7 +120,8 @@ class Probe:
             )
             return None
         ids = [str(m.id) for m in getattr(page, "data", [])]
-        self.section.add(OK, f"model list: {len(ids)} models in {_ms(start)} ms")
+        plural = "s" if len(ids) != 1 else ""
+        self.section.add(OK, f"model list: {len(ids)} model{plural} in {_ms(start)} ms")
         return ids
 
     async def complete(self, client: Any, model: str, listed: list[str] | None) -> None:

@@ -27,7 +27,7 @@ def configure_logging(level: str = "info", log_file: str | Path | None = None) -
         handler.setFormatter(fmt)
         root.addHandler(handler)
     root.setLevel(LEVELS.get(level, logging.INFO))
-    for noisy in ("pygls", "httpx", "httpcore", "openai"):
+    for noisy in ("pygls", "httpx", "httpx2", "httpcore", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -105,24 +106,29 @@ def test_vscode_extension_in_code_server(
         "XDG_RUNTIME_DIR": str(short / "tmp"),
         "TMPDIR": str(short / "tmp"),
     }
-    (user_data / "User" / "settings.json").write_text(
-        json.dumps(
-            {
-                "files.autoSave": "off",
-                "workbench.startupEditor": "none",
-                "security.workspace.trust.enabled": False,
-                "telemetry.telemetryLevel": "off",
-                "extensions.autoCheckUpdates": False,
-                "extensions.autoUpdate": False,
-                "editor.lightbulb.enabled": "on",
-                "editor.hover.delay": 300,
-                "workbench.tips.enabled": False,
-                "chat.disableAIFeatures": True,
-                "lspilot.trace.server": "messages",
-            },
-            indent=2,
-        )
+    settings = json.dumps(
+        {
+            "files.autoSave": "off",
+            "workbench.startupEditor": "none",
+            "security.workspace.trust.enabled": False,
+            "telemetry.telemetryLevel": "off",
+            "extensions.autoCheckUpdates": False,
+            "extensions.autoUpdate": False,
+            "editor.lightbulb.enabled": "on",
+            "editor.hover.delay": 300,
+            "workbench.tips.enabled": False,
+            "chat.disableAIFeatures": True,
+            "lspilot.trace.server": "messages",
+            # The extension host takes PATH from a login shell, not from this process.
+            "lspilot.server.command": str(Path(sys.executable).parent / "lspilot"),
+        },
+        indent=2,
     )
+    # code-server is VS Code's remote setup: machine-scoped settings (lspilot.server.*) are
+    # read from Machine/settings.json, the rest from User/settings.json.
+    for scope in ("User", "Machine"):
+        (user_data / scope).mkdir(parents=True, exist_ok=True)
+        (user_data / scope / "settings.json").write_text(settings, encoding="utf-8")
     dirs = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
 
     install = subprocess.run(

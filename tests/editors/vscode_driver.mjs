@@ -10,13 +10,21 @@ const spec = JSON.parse(process.env.LSPILOT_TEST_SPEC);
 const R = { steps: [], screenshots: [] };
 const T = spec.timeout_ms;
 
+let failed = false;
+
 async function step(name, fn) {
+  if (failed) {
+    R.steps.push({ name, ok: false, err: 'skipped after an earlier failure' });
+    return false;
+  }
   try {
     await fn();
     R.steps.push({ name, ok: true, err: null });
     return true;
   } catch (error) {
+    failed = true;
     R.steps.push({ name, ok: false, err: String(error && error.stack ? error.stack : error) });
+    await shot(`failed-${name.replace(/\W+/g, '-')}`, `the screen when "${name}" failed`).catch(() => {});
     return false;
   }
 }
@@ -56,13 +64,15 @@ async function command(title) {
 }
 
 async function goTo(line, column) {
-  await page.keyboard.press('Control+G');
+  // Quick Open in "go to line" mode (":line:column"; columns count UTF-16 code units).
+  await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
-  await input.fill(`${line}:${column}`);
+  await input.fill(`:${line}:${column}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: `${line}` }).first().waitFor();
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-  await page.locator('.monaco-editor .cursors-layer .cursor').first().waitFor({ state: 'attached' });
+  await page.locator('.statusbar-item', { hasText: `Ln ${line}, ` }).first().waitFor();
 }
 
 const editor = page.locator('.editor-instance .monaco-editor').first();
@@ -106,8 +116,7 @@ try {
 
   await step('hover', async () => {
     await goTo(spec.hover.line, spec.hover.column);
-    await page.keyboard.press('Control+K');
-    await page.keyboard.press('Control+I');
+    await command('Show or Focus Hover');
     const hover = page.locator('.monaco-hover', { hasText: spec.hover.expect }).first();
     await hover.waitFor({ state: 'visible' });
     R.hover = (await hover.innerText()).trim();

@@ -24,7 +24,7 @@ import {
   type Lookup,
   type ServerLaunch,
 } from './serverCommand';
-import { configurationAnswer, initializationOptions, needsRestart, serverSettings } from './settings';
+import { explicitSettings, type Json, needsRestart, serverKeys } from './settings';
 import { type ClientState, type ServerStatus, statusReport, statusView } from './status';
 
 export const LANGUAGES = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact'];
@@ -36,6 +36,7 @@ let statusItem: vscode.StatusBarItem;
 let lastStatus: ServerStatus | undefined;
 let state: ClientState = 'starting';
 let failure: string | undefined;
+let settingKeys: string[] = [];
 const budget = new RestartBudget();
 
 function render(): void {
@@ -108,6 +109,12 @@ function serverConfig(): { command: string; args: string[]; python: string | nul
   };
 }
 
+/** The settings the user set, for a folder (scopeUri) or the whole window. */
+function userSettings(scopeUri?: string): { [key: string]: Json } {
+  const config = vscode.workspace.getConfiguration('lspilot', scopeUri ? vscode.Uri.parse(scopeUri) : undefined);
+  return explicitSettings(settingKeys, (key) => config.inspect(key));
+}
+
 function clientOptions(launch: ServerLaunch): LanguageClientOptions {
   return {
     documentSelector: LANGUAGES.flatMap((language) => [
@@ -115,7 +122,7 @@ function clientOptions(launch: ServerLaunch): LanguageClientOptions {
       { scheme: 'untitled', language },
     ]),
     outputChannel: output,
-    initializationOptions: () => initializationOptions(vscode.workspace.getConfiguration('lspilot')),
+    initializationOptions: () => ({ lspilot: userSettings() }),
     middleware: {
       workspace: {
         configuration: async (params, token, next) => {
@@ -123,9 +130,10 @@ function clientOptions(launch: ServerLaunch): LanguageClientOptions {
           if (!Array.isArray(answer)) {
             return answer;
           }
-          return answer.map((value: unknown, i: number) =>
-            configurationAnswer(params.items[i]?.section, value),
-          );
+          return answer.map((value: unknown, i: number) => {
+            const item = params.items[i];
+            return item?.section === 'lspilot' ? userSettings(item.scopeUri) : value;
+          });
         },
       },
     },
@@ -230,7 +238,6 @@ async function fetchStatus(): Promise<ServerStatus | undefined> {
   }
   const status: unknown = await client.sendRequest('workspace/executeCommand', {
     command: 'lspilot.status',
-    arguments: [],
   });
   return (status ?? undefined) as ServerStatus | undefined;
 }
@@ -323,6 +330,9 @@ async function clearApiKey(context: vscode.ExtensionContext): Promise<void> {
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel('lspilot');
+  const contributed = (context.extension.packageJSON as { contributes?: { configuration?: { properties?: Record<string, unknown> } } })
+    .contributes?.configuration?.properties;
+  settingKeys = serverKeys(contributed ?? {});
   statusItem = vscode.window.createStatusBarItem('lspilot.status', vscode.StatusBarAlignment.Right, 100);
   statusItem.name = 'lspilot';
   statusItem.command = 'lspilot.showStatus';
@@ -342,7 +352,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       } else if (event.affectsConfiguration('lspilot') && client?.isRunning()) {
         // The server re-reads its settings (workspace/configuration) on this notification.
         void client.sendNotification(DidChangeConfigurationNotification.type, {
-          settings: { lspilot: serverSettings(vscode.workspace.getConfiguration('lspilot')) },
+          settings: { lspilot: userSettings() },
         });
       }
     }),

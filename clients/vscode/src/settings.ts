@@ -75,3 +75,51 @@ export function configurationAnswer(section: string | undefined, value: unknown)
 export function needsRestart(affects: (section: string) => boolean): boolean {
   return RESTART_SECTIONS.some((section) => affects(section));
 }
+
+/** What `WorkspaceConfiguration.inspect(key)` reports (the parts used here). */
+export interface Inspected {
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+}
+
+/** Server setting keys (below `lspilot.`) from the contributed configuration's property names. */
+export function serverKeys(contributed: Record<string, unknown>): string[] {
+  return Object.keys(contributed)
+    .filter((key) => key.startsWith('lspilot.'))
+    .map((key) => key.slice('lspilot.'.length))
+    .filter((key) => !CLIENT_ONLY_KEYS.includes(key.split('.')[0]));
+}
+
+/**
+ * Only the settings the user set (user, workspace or folder level), nested. Defaults are left
+ * out on purpose: VS Code reports every default as a value, and sending those would hide the
+ * server's other sources (pyproject.toml `[tool.lspilot]`, `.lspilot.toml`, `LSPILOT_*`).
+ */
+export function explicitSettings(
+  keys: readonly string[],
+  inspect: (key: string) => Inspected | undefined,
+): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {};
+  for (const key of keys) {
+    const info = inspect(key);
+    if (!info) {
+      continue;
+    }
+    const value = info.workspaceFolderValue ?? info.workspaceValue ?? info.globalValue;
+    if (value === undefined) {
+      continue;
+    }
+    const parts = key.split('.');
+    let node = out;
+    for (const part of parts.slice(0, -1)) {
+      const next = node[part];
+      if (!isPlainObject(next)) {
+        node[part] = {};
+      }
+      node = node[part] as { [key: string]: Json };
+    }
+    node[parts[parts.length - 1]] = toJson(value);
+  }
+  return out;
+}

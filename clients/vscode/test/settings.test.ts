@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { configurationAnswer, initializationOptions, needsRestart, serverSettings, toJson } from '../src/settings';
+import {
+  configurationAnswer,
+  explicitSettings,
+  initializationOptions,
+  type Inspected,
+  needsRestart,
+  serverKeys,
+  serverSettings,
+  toJson,
+} from '../src/settings';
 
 void test('serverSettings drops client-only keys and functions', () => {
   const section = {
@@ -39,4 +48,26 @@ void test('toJson keeps nulls and arrays', () => {
 void test('only server launch settings need a restart', () => {
   assert.equal(needsRestart((s) => s === 'lspilot.server'), true);
   assert.equal(needsRestart((s) => s === 'lspilot.hover'), false);
+});
+
+void test('serverKeys drops client-only settings', () => {
+  assert.deepEqual(
+    serverKeys({ 'lspilot.server.command': {}, 'lspilot.trace.server': {}, 'lspilot.model': {}, 'lspilot.hover.enabled': {} }),
+    ['model', 'hover.enabled'],
+  );
+});
+
+void test('explicitSettings sends only what the user set, folder over workspace over user', () => {
+  const values: Record<string, Inspected> = {
+    model: { globalValue: 'user-model', workspaceValue: 'ws-model' },
+    'hover.enabled': { globalValue: false },
+    'hover.timeoutMs': {},
+    'diagnostics.triggers': { workspaceFolderValue: ['save'], globalValue: ['open'] },
+    provider: { globalValue: undefined },
+  };
+  assert.deepEqual(
+    explicitSettings(Object.keys(values), (key) => values[key]),
+    { model: 'ws-model', hover: { enabled: false }, diagnostics: { triggers: ['save'] } },
+  );
+  assert.deepEqual(explicitSettings(['model'], () => undefined), {});
 });

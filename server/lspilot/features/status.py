@@ -61,6 +61,9 @@ def status_payload(ls: LspilotServer) -> dict[str, Any]:
     payload.update({_camel(key): value for key, value in stats.items()})
     payload["engineReason"] = ls.engine_reason or payload.get("engineReason", "")
     payload["busy"] = bool(stats.get("in_flight"))
+    from lspilot.features import diagnostics
+
+    payload["diagnostics"] = {_camel(k): v for k, v in diagnostics.stats(ls).items()}
     return payload
 
 

@@ -45,7 +45,10 @@ function M.check()
     if exe == '' then
       health.error(
         string.format('server binary `%s` not found on PATH', cmd[1]),
-        { 'pip install lspilot (or pipx install lspilot)', "or set cmd: vim.lsp.config('lspilot', { cmd = { '/path/to/python', '-m', 'lspilot', 'serve' } })" }
+        {
+          'pip install lspilot (or pipx install lspilot)',
+          "or set cmd: vim.lsp.config('lspilot', { cmd = { '/path/to/python', '-m', 'lspilot', 'serve' } })",
+        }
       )
     else
       health.ok('server binary: ' .. exe)
@@ -55,7 +58,10 @@ function M.check()
       if ok and result and result.code == 0 then
         health.ok('version: ' .. vim.trim(result.stdout or ''))
       else
-        local why = ok and result and (vim.trim(result.stderr or '') .. ' (exit ' .. tostring(result.code) .. ')') or tostring(result)
+        local why = tostring(result)
+        if ok and result then
+          why = vim.trim(result.stderr or '') .. ' (exit ' .. tostring(result.code) .. ')'
+        end
         health.warn('`' .. table.concat(version_cmd(cmd), ' ') .. '` failed: ' .. why)
       end
     end

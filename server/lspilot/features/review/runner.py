@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from lspilot.assistant.errors import AssistantError, BadOutputError
 from lspilot.assistant.tasks import ReviewInput, ReviewResult
 from lspilot.features.review.anchoring import anchor_issues
-from lspilot.features.review.layout import ChunkAt, ReviewStore
+from lspilot.features.review.layout import ChunkAt, PlacedIssue, ReviewStore, place
 
 if TYPE_CHECKING:
     from lspilot.assistant import Assistant
@@ -152,7 +152,7 @@ async def review_missing(
             store.put(request, anchored)
             outcome.reviewed += 1
             outcome.dropped += anchored.dropped
-            if not result.meta.cached:
+            if not result.meta.cached and result.meta.engine != "offline":
                 outcome.model_calls += 1
                 outcome.prompt_tokens += result.meta.usage.prompt_tokens
             if anchored.dropped:
@@ -166,3 +166,27 @@ async def review_missing(
     workers = max(1, min(concurrency, len(chunks)))
     await asyncio.gather(*(worker() for _ in range(workers)))
     return outcome
+
+
+async def review_source(
+    assistant: Assistant, source: Source, *, concurrency: int = 4, max_chars: int = 24_000
+) -> tuple[list[PlacedIssue], PassOutcome]:
+    """Review a whole text outside any editor (`lspilot demo`, `lspilot check`).
+
+    Returns every anchored issue at document offsets (no severity floor or limit applied)
+    and what the pass did.
+    """
+    chunks = plan(source, source.language)
+    store = ReviewStore()
+    await fill_from_cache(assistant, chunks, store)
+    outcome = await review_missing(
+        assistant,
+        chunks,
+        store,
+        concurrency=concurrency,
+        max_chars=max_chars,
+        wanted=lambda request: True,
+        on_result=lambda: None,
+    )
+    placed, _ = place(chunks, store, "hint", 1_000)
+    return placed, outcome
