@@ -603,7 +603,8 @@ def _env_list(value: str) -> Any:
 
 def _unwrap(options: Any, source: str, loader: _Loader) -> Mapping[Any, Any] | None:
     """The settings inside `options`: the mapping itself or its ``lspilot`` entry."""
-    if options is None:
+    # Lua (Neovim) encodes an empty table as a JSON array: `[]` means "no settings".
+    if options is None or options == []:
         return None
     if not isinstance(options, Mapping):
         loader.problem(
@@ -616,6 +617,8 @@ def _unwrap(options: Any, source: str, loader: _Loader) -> Mapping[Any, Any] | N
     inner = options.get("lspilot")
     if isinstance(inner, Mapping):
         return inner
+    if inner == [] and len(options) == 1:
+        return None
     return options
 
 

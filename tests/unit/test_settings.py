@@ -412,3 +412,11 @@ def test_local_literals_match_the_task_contracts() -> None:
     # settings.py repeats these two Literals to avoid an import cycle; they must not drift.
     assert typing.get_args(DocstringStyle) == typing.get_args(tasks.DocstringStyle)
     assert typing.get_args(Severity) == typing.get_args(tasks.Severity)
+
+
+def test_an_empty_lua_table_is_no_settings(tmp_path: Path) -> None:
+    # Neovim sends `settings = { lspilot = {} }` as {"lspilot": []}.
+    for options in ([], {"lspilot": []}):
+        loaded = load_settings(tmp_path, init_options=options, client_config=options, environ={})
+        assert loaded.problems == []
+        assert loaded.settings == Settings()

@@ -45,7 +45,10 @@ export function statusView(state: ClientState, status: ServerStatus | undefined)
   const engine = present(status.engine) ? String(status.engine) : '?';
   const busy = status.busy === true || (typeof status.busy === 'number' && status.busy > 0);
   const breakerOpen = typeof status.breaker === 'string' && status.breaker !== 'closed';
-  const failing = present(status.lastError);
+  // The server's payload has had both spellings; accept either.
+  const lastError = present(status.lastError) ? status.lastError : status.last_error;
+  const cacheHits = typeof status.cacheHits === 'number' ? status.cacheHits : status.cache_hits;
+  const failing = present(lastError);
   let icon = '$(sparkle)';
   if (busy) {
     icon = '$(sync~spin)';
@@ -60,10 +63,13 @@ export function statusView(state: ClientState, status: ServerStatus | undefined)
     lines.push(`endpoint: ${String(status.endpoint)}`);
   }
   const counts: string[] = [];
-  for (const key of ['requests', 'errors', 'cacheHits'] as const) {
+  for (const key of ['requests', 'errors'] as const) {
     if (typeof status[key] === 'number') {
       counts.push(`${key}: ${String(status[key])}`);
     }
+  }
+  if (typeof cacheHits === 'number') {
+    counts.push(`cacheHits: ${String(cacheHits)}`);
   }
   if (counts.length > 0) {
     lines.push(counts.join(', '));
@@ -75,7 +81,7 @@ export function statusView(state: ClientState, status: ServerStatus | undefined)
     lines.push('working…');
   }
   if (failing) {
-    lines.push(`last error: ${String(status.lastError)}`);
+    lines.push(`last error: ${String(lastError)}`);
   }
   return {
     text: `${icon} lspilot: ${engine}`,

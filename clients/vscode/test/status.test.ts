@@ -29,3 +29,10 @@ void test('client states without a status', () => {
 void test('statusReport lists every field', () => {
   assert.equal(statusReport({ engine: 'offline', requests: 0, lastError: null }), 'engine: offline\nrequests: 0\nlastError: null');
 });
+
+void test('snake_case last_error and cache_hits are read too', () => {
+  const view = statusView('running', { engine: 'openai', last_error: 'timeout', cache_hits: 3 });
+  assert.equal(view.severity, 'warning');
+  assert.match(view.tooltip, /cacheHits: 3/);
+  assert.match(view.tooltip, /last error: timeout/);
+});
