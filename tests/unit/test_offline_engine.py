@@ -106,6 +106,18 @@ async def test_explain_a_method_sent_alone_keeps_its_kind_and_hides_self(
     assert "- `sku`, `str`" in result.markdown
 
 
+async def test_document_a_method_sent_alone_does_not_document_self(
+    engine: OfflineEngine,
+) -> None:
+    code = "def reserve(self, sku: str) -> int:\n    return 1\n"
+    request = DocumentInput(
+        name="reserve", kind="method", code=code, signature="def reserve(self, sku: str) -> int"
+    )
+    result = await engine.run(request)
+    assert isinstance(result, DocumentResult)
+    assert documented_parameters(result.docstring) == ["sku"]
+
+
 async def test_explain_a_class_lists_members(engine: OfflineEngine) -> None:
     code = "class Box:\n    size = 1\n\n    def grow(self, by):\n        self.size += by\n"
     result = await engine.run(ExplainInput(code=code))

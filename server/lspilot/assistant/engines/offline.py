@@ -207,6 +207,8 @@ def document(request: DocumentInput) -> str:
         parameters, returns = request.parameters, request.returns
         raises, yields, attributes = request.raises, request.yields, request.attributes
         existing, container = request.existing_docstring, None
+    if request.kind == "method" and parameters and parameters[0].name in ("self", "cls"):
+        parameters = parameters[1:]  # a method sent alone parses as a function
     summary = summary_of(existing) or summary_from_name(request.name, request.kind, container)
     if request.language == "javascript":
         return _jsdoc(summary, parameters, raises, yields)
