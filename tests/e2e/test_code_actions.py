@@ -306,7 +306,7 @@ async def test_document_generate_and_fix_land_right(
         if flavour == "tabs":
             assert not [line for line in text.split("\n") if line.startswith(" ")]
         if flavour == "unicode":
-            assert "# 少し待つ 🐍" in text and "加法 😀" in text
+            assert "# 少し待つ 🐍" in text and "Outer 📦 doc." in text
         assert len(model_server.chat_requests()) == 5
 
 
@@ -424,7 +424,7 @@ async def test_unusable_answers_get_a_repair_round_then_no_edit(
         assert not await perform(client, uri, pick(actions, "Generate code from comment"))
         assert client.text(uri) == SAMPLE
         await client.wait_for_message(r"Generate code from comment: .*could not be used")
-        first, second = model_server.chat_requests()
+        _, second = model_server.chat_requests()
         assert "rejected" in model_server.prompt_text(second)
 
 
@@ -455,7 +455,7 @@ async def test_document_changed_during_generation(
         running = asyncio.create_task(
             perform(client, uri, pick(actions, "Generate code from comment"))
         )
-        await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=15)
         if touch_target:
             at = client.find(uri, "numbers in xs")
             client.edit_doc(uri, at, at + len("numbers"), "values")
@@ -485,10 +485,13 @@ async def test_cancel_request_aborts_the_model_request(
         uri = client.open_doc("sample.py", SAMPLE)
         actions = await actions_at(client, uri, client.find(uri, "a + b"))
         action = pick(actions, "Document add")
-        pending = client.protocol.send_request_async(
-            types.CODE_ACTION_RESOLVE, action, msg_id="resolve-to-cancel"
+        # pytest-lsp's send_request_async is a coroutine: a task sends it now.
+        pending = asyncio.ensure_future(
+            client.protocol.send_request_async(
+                types.CODE_ACTION_RESOLVE, action, msg_id="resolve-to-cancel"
+            )
         )
-        await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=15)
         client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="resolve-to-cancel"))
         with pytest.raises(JsonRpcException):
             await asyncio.wait_for(pending, 15)
@@ -520,7 +523,7 @@ async def test_progress_is_shown_and_its_cancel_aborts_the_request(
         token, begin = await client.wait_for(begun, what="progress begin")
         assert begin.cancellable is True
         assert begin.title == "lspilot: Generate code from comment"
-        await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=15)
         client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
         assert await model_server.await_disconnect(timeout=15)
         assert not await running
@@ -553,7 +556,8 @@ async def test_explain_never_edits(
             shown = await client.wait_for(lambda: client.shown_documents, what="showDocument")
             path = Path(shown[0].uri.removeprefix("file://"))
             assert path.parent == tmp_path / "cache" / "explanations"
-            assert "`add` **adds** two numbers." in path.read_text(encoding="utf-8")
+            written = await asyncio.to_thread(path.read_text, encoding="utf-8")
+            assert "`add` **adds** two numbers." in written
         else:
             await client.wait_for_message(r"`add` \*\*adds\*\* two numbers\.")
         assert "def add(a, b)" in model_server.prompt_text(model_server.chat_requests()[0])
@@ -593,3 +597,28 @@ async def test_offline_engine_documents_and_does_not_offer_generate(
         assert await perform(client, uri, pick(actions, "Document fetch"))
         doc = docstring_of(client.text(uri), "fetch")
         assert doc is not None and "url" in doc and "retries" in doc
+
+
+async def test_javascript_gets_jsdoc_above_and_code_below_comments(
+    client_name: str,
+    resolve: bool,
+    model_env: dict[str, str],
+    workspace: Path,
+    model_server: FakeModelServer,
+) -> None:
+    source = "class Cart {\n  total(items) {\n    // sum the prices\n  }\n}\n"
+    async with session(client_name, model_env, workspace, resolve) as client:
+        uri = client.open_doc("cart.js", source, language_id="javascript")
+        model_server.script("/**\n * Sum the prices.\n * @param {Item[]} items The items.\n */")
+        actions = await actions_at(client, uri, client.find(uri, "total"))
+        assert await perform(client, uri, pick(actions, "Document total"))
+        assert client.text(uri) == (
+            "class Cart {\n  /**\n   * Sum the prices.\n   * @param {Item[]} items The items.\n"
+            "   */\n  total(items) {\n    // sum the prices\n  }\n}\n"
+        )
+        model_server.script(fenced("return items.reduce((s, i) => s + i.price, 0);", "js"))
+        actions = await actions_at(client, uri, client.find(uri, "// sum"))
+        assert await perform(client, uri, pick(actions, "Generate code from comment"))
+        assert client.text(uri).endswith(
+            "    // sum the prices\n    return items.reduce((s, i) => s + i.price, 0);\n  }\n}\n"
+        )

@@ -10,6 +10,7 @@ from pygls.workspace import PositionCodec, TextDocument
 
 from lspilot.features.edits import Edit, EditPlan, apply_edits, workspace_edit
 from lspilot.features.placement import (
+    doc_comment_edit,
     docstring_literal,
     generate_edit,
     newline_of,
@@ -258,3 +259,30 @@ def test_workspace_edit_positions_and_versions(
     plain = workspace_edit(doc, [edit], document_changes=False)
     assert plain.changes is not None
     assert list(plain.changes) == ["file:///a.py"]
+
+
+# ---- JavaScript doc comments ---------------------------------------------------------------
+
+JS = "/** Old. */\nfunction add(a, b) {\n  return a + b;\n}\n\nclass A {\n  m(x) { return x; }\n}\n"
+
+
+def js_definition(text: str, name: str) -> Definition:
+    return next(d for d in parse(text, "javascript").definitions() if d.name == name)
+
+
+def test_jsdoc_replaces_the_old_comment() -> None:
+    edit = doc_comment_edit(
+        JS, js_definition(JS, "add"), "Add.\n\n@param a First.\n@param b Second."
+    )
+    out = apply_edits(JS, [edit])
+    assert out.startswith(
+        "/**\n * Add.\n *\n * @param a First.\n * @param b Second.\n */\nfunction add(a, b) {"
+    )
+    assert not parse(out, "javascript").has_errors
+
+
+def test_jsdoc_above_an_indented_method() -> None:
+    edit = doc_comment_edit(JS, js_definition(JS, "m"), "Identity.")
+    out = apply_edits(JS, [edit])
+    assert "class A {\n  /** Identity. */\n  m(x) { return x; }\n}" in out
+    assert not parse(out, "javascript").has_errors

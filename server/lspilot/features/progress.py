@@ -61,12 +61,21 @@ async def cancellable(ls: LspilotServer, title: str, work: asyncio.Future[Any]) 
     A cancellation of the caller itself (``$/cancelRequest``) cancels `work` too and
     propagates as usual.
     """
+    by_user = False
+
+    def on_cancel() -> None:
+        nonlocal by_user
+        by_user = True
+        work.cancel()
+
     try:
-        async with progress(ls, title, work.cancel):
+        async with progress(ls, title, on_cancel):
             return True, await work
     except asyncio.CancelledError:
+        # Not `work.cancelled()`: a cancelled gather() finishes with a CancelledError
+        # exception instead of the cancelled state.
         current = asyncio.current_task()
-        if work.cancelled() and (current is None or not current.cancelling()):
+        if by_user and (current is None or not current.cancelling()):
             log.info("%s cancelled from the progress UI", title)
             return False, None
         work.cancel()

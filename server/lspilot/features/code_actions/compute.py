@@ -24,6 +24,7 @@ from lspilot.answers import (
     drop_echoed_comment,
     pick_code,
     python_parses,
+    reindent,
 )
 from lspilot.assistant.tasks import (
     AnyTaskInput,
@@ -45,7 +46,7 @@ from lspilot.features.placement import (
     python_docstring_edit,
     replace_lines_edit,
 )
-from lspilot.syntax import Definition, Source, parse
+from lspilot.syntax import LANGUAGES, Definition, Source, parse
 
 # Lines of code around a target sent as context (the engine clips further to its budget).
 # A window rather than the whole file keeps the cache key stable under edits elsewhere.
@@ -92,6 +93,8 @@ def check_document(text: str, edits: list[Edit], language: str) -> str | None:
         if python_parses(text) is not None:
             return None  # it did not parse before: we cannot hold the answer to it
         return python_parses(after)
+    if language not in LANGUAGES:
+        return None  # no parser to hold the answer to
     before_errors = parse(text, language).error_count()
     if parse(after, language).error_count() > before_errors:
         return f"The code is not valid {language}: it adds syntax errors."
@@ -102,8 +105,8 @@ def _code_problem(code: str, language: str) -> str | None:
     if not code.strip():
         return "The answer contained no code. Reply with the code only."
     if language == "python":
-        # Checked on its own (dedented) for files that do not parse as a whole.
-        return python_parses(textwrap.dedent(code))
+        # Checked on its own too: files that did not parse are not checked as a whole.
+        return python_parses(code)
     return None
 
 
@@ -126,7 +129,8 @@ def generate_job(source: Source, comment_offset: int) -> Job | str:
 
     def build(result: TaskResult) -> list[Edit] | str:
         assert isinstance(result, GenerateResult)
-        code = drop_echoed_comment(pick_code(result.code, language), block.text)
+        # Flush left first: the indentation the model chose says nothing about ours.
+        code = reindent(drop_echoed_comment(pick_code(result.code, language), block.text), "")
         problem = _code_problem(code, language)
         if problem:
             return problem
@@ -230,7 +234,7 @@ def fix_job(text: str, language: str, start: int, end: int, message: str) -> Job
 
     def build(result: TaskResult) -> list[Edit] | str:
         assert isinstance(result, GenerateResult)
-        code = pick_code(result.code, language)
+        code = reindent(pick_code(result.code, language), "")
         problem = _code_problem(code, language)
         if problem:
             return problem

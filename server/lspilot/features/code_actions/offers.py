@@ -117,7 +117,10 @@ def list_offers(
     enclosing = documentable(source, start) if source is not None else None
     if source is not None and can_generate:
         block = source.comment_block_at(start)
-        if block is not None:
+        # A doc comment (JSDoc above a function) documents code; it does not ask for any.
+        if block is not None and all(
+            d.docstring_start != block.start for d in source.definitions()
+        ):
             offers.append(
                 Offer(
                     "generate",
