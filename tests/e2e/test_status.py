@@ -53,6 +53,7 @@ async def test_status_reports_engine_counters_and_no_secret(
         assert info["breaker"] == "closed"
         assert info["tokensIn"] > 0 and info["tokensOut"] > 0
         assert info["engineReason"]
+        assert set(info["tasks"].values()) == {"available"}
         assert FAKE_API_KEY not in repr(info)
 
 
@@ -62,6 +63,8 @@ async def test_status_says_why_a_file_is_excluded(
     async with lsp_session("neovim", env=offline_env, workspace=workspace) as client:
         info = await status(client, (workspace / ".env.local").as_uri())
         assert info["engine"] == "offline"
+        assert info["tasks"]["document"] == "available"
+        assert info["tasks"]["generate"].startswith("not available: the offline engine")
         assert info["file"]["excluded"]
         assert ".env" in info["file"]["excluded"]
         info = await status(client, {"uri": (workspace / "app.py").as_uri()})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lspilot import __version__
+from lspilot.assistant.tasks import Task
 
 # A runtime import: pygls resolves command handlers' annotations when a command runs.
 # (server.py imports the features lazily, so there is no import cycle.)
@@ -61,6 +62,13 @@ def status_payload(ls: LspilotServer) -> dict[str, Any]:
     payload.update({_camel(key): value for key, value in stats.items()})
     payload["engineReason"] = ls.engine_reason or payload.get("engineReason", "")
     payload["busy"] = bool(stats.get("in_flight"))
+    payload["tasks"] = {
+        task.value: "available"
+        if assistant.engine.supports(task)
+        else f"not available: the {assistant.engine.id} engine cannot {task.value} code;"
+        " configure a model (see `lspilot doctor`)"
+        for task in Task
+    }
     from lspilot.features import diagnostics
 
     payload["diagnostics"] = {_camel(k): v for k, v in diagnostics.stats(ls).items()}
