@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,6 +119,7 @@ async def _review(
     from lspilot.check_progress import make_progress
     from lspilot.check_review import CheckRun
 
+    _cancel_on_ctrl_c()
     assistant = await create_assistant(settings, root)
     report.engine = assistant.engine.id
     report.model = assistant.engine.model_for(Task.REVIEW)
@@ -135,6 +138,22 @@ async def _review(
     finally:
         check.finish()
         await assistant.aclose()
+
+
+def _cancel_on_ctrl_c() -> None:
+    """Make Ctrl-C cancel the current task at once.
+
+    asyncio.run's own SIGINT handler is a plain Python handler: when the kernel delivers the
+    signal to one of the worker threads (cache I/O, DNS), nothing wakes the event loop, and
+    Ctrl-C waits for the next timer (up to the request timeout). A loop signal handler sets
+    the wakeup fd, so the loop wakes whichever thread got the signal.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    if task is None:
+        return
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
 
 
 def _write(text: str, output: Path | None) -> None:
