@@ -82,3 +82,27 @@ async def test_status_notification_shows_busy_while_the_model_works(
         assert busy["engine"] == "openai"
         await pending
         await client.wait_for_status(lambda s: s.get("busy") is False and s.get("requests") == 1)
+
+
+async def test_settings_are_re_read_live(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    """didChangeConfiguration: the server asks workspace/configuration again and applies it."""
+    async with lsp_session(
+        "visual-studio-code",
+        env=model_env,
+        workspace=workspace,
+        configuration={"": {"lspilot": {"model": "first-model"}}},
+    ) as client:
+        uri = client.open_doc(workspace / "add.py", SOURCE)
+        info = await status(client)
+        assert info["model"] == "first-model"
+        assert await hover_add(client, uri) is not None
+
+        client.set_configuration(
+            {"model": "second-model", "hover": {"enabled": False}}, section="lspilot"
+        )
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        await client.wait_for_status(lambda s: s.get("model") == "second-model")
+        assert await hover_add(client, uri) is None  # hover switched off, live
+        assert [r.body["model"] for r in model_server.chat_requests()] == ["first-model"]
