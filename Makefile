@@ -46,7 +46,7 @@ EDITORS_STAMP := $(VENV)/.editors-installed
 TOOLS := .tools
 TOOLS_BIN := $(abspath $(TOOLS))/bin
 # The wheel's own `npm` script is broken; .tools/bin links node, npm and npx from the wheel.
-NODE_ENV := PATH="$(TOOLS_BIN):$$PATH" npm_config_nodedir="$$(cat $(TOOLS)/nodedir)" \
+NODE_ENV := PATH="$(TOOLS_BIN):$$PATH" npm_config_nodedir="$$(cat $(abspath $(TOOLS))/nodedir)" \
 	npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 VSCODE_DIR := clients/vscode
 EDITOR_TESTS_DIR := tests/editors
