@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit e2e bench test-editors vsix clean
+.PHONY: install demo test lint unit e2e bench test-editors vsix clean sarif-schema
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -97,3 +97,11 @@ vsix: $(VSCODE_DIR)/node_modules/.installed
 # The real-editor tests (not part of `make test`): headless Neovim and code-server.
 test-editors: editors-deps vsix
 	$(NODE_ENV) $(PY) -m pytest -q -m editors -p no:cacheprovider tests/editors
+
+# The official SARIF 2.1.0 schema, as the npm package @microsoft/jest-sarif (MIT) ships it.
+# Kept in tests/fixtures so `make test` needs no npm; this target refreshes it.
+SARIF_PACKAGE := @microsoft/jest-sarif@1.0.0-beta.0
+sarif-schema:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent $(SARIF_PACKAGE) >/dev/null && \
+	tar xzf *.tgz && cp package/lib/schemas/sarif-2.1.0-rtm.5.json \
+	$(CURDIR)/tests/fixtures/sarif-2.1.0-rtm.5.schema.json && rm -rf $$tmp

@@ -22,6 +22,8 @@ from tests.fakes.model_server import FakeModelServer, Reply
 LSPILOT = [sys.executable, "-m", "lspilot"]
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SARIF_SCHEMA = FIXTURES / "sarif-2.1.0-subset.schema.json"
+# The official schema (from npm @microsoft/jest-sarif; `make sarif-schema` refreshes it).
+SARIF_OFFICIAL_SCHEMA = FIXTURES / "sarif-2.1.0-rtm.5.schema.json"
 
 WARNING_QUOTE = "result = result + price"
 ERROR_QUOTE = "return result - discount"
@@ -171,6 +173,8 @@ def test_sarif_report_is_valid_sarif_2_1_0(
     log = json.loads((tree / "out.sarif").read_text(encoding="utf-8"))
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     jsonschema.validate(log, schema, format_checker=jsonschema.FormatChecker())
+    official = json.loads(SARIF_OFFICIAL_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(official, format_checker=jsonschema.FormatChecker()).validate(log)
     run = log["runs"][0]
     assert log["version"] == "2.1.0"
     assert run["tool"]["driver"]["name"] == "lspilot"

@@ -24,6 +24,15 @@ SCHEMA = json.loads(
         Path(__file__).resolve().parent.parent / "fixtures" / "sarif-2.1.0-subset.schema.json"
     ).read_text(encoding="utf-8")
 )
+# The official SARIF 2.1.0 schema, from npm @microsoft/jest-sarif (`make sarif-schema`).
+OFFICIAL = jsonschema.Draft4Validator(
+    json.loads(
+        (
+            Path(__file__).resolve().parent.parent / "fixtures" / "sarif-2.1.0-rtm.5.schema.json"
+        ).read_text(encoding="utf-8")
+    ),
+    format_checker=jsonschema.FormatChecker(),
+)
 
 
 def report(*severities: str, **kw: object) -> CheckReport:
@@ -96,6 +105,7 @@ def test_sarif_validates_with_every_kind_of_content(tmp_path: Path) -> None:
     full.files.append(FileResult(str(tmp_path / "outside.py"), [Issue(1, 1, 1, 2, "warning", "w")]))
     log = json.loads(render_sarif(full))
     jsonschema.validate(log, SCHEMA, format_checker=jsonschema.FormatChecker())
+    OFFICIAL.validate(log)
     run = log["runs"][0]
     assert [r["level"] for r in run["results"]] == ["error", "warning", "note", "note", "warning"]
     assert run["results"][-1]["locations"][0]["physicalLocation"]["artifactLocation"] == {
@@ -112,6 +122,8 @@ def test_sarif_schema_rejects_what_sarif_forbids() -> None:
     log["runs"][0]["results"][0]["level"] = "information"  # not a SARIF level
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(log, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        OFFICIAL.validate(log)
     log = json.loads(render_sarif(report("warning")))
     log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
     with pytest.raises(jsonschema.ValidationError):
