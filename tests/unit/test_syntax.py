@@ -490,3 +490,9 @@ def test_javascript_comments_identifiers_lookup_and_chunks() -> None:
     assert chunks[1].text.startswith("/**") and chunks[2].text.startswith("// Adds")
     assert_partition(JS, chunks)
     assert parse("function f( {", "javascript").has_errors
+
+
+def test_javascript_identifier_at_reports_the_receiver() -> None:
+    text = "class A {\n  run() {\n    return this.load();\n  }\n}\n"
+    identifier = parse(text, "javascript").identifier_at(text.index("load") + 1)
+    assert identifier is not None and (identifier.name, identifier.receiver) == ("load", "this")

@@ -119,21 +119,14 @@ class JavaScriptSource(Source):
     )
     KEYWORDS: ClassVar[frozenset[str]] = _RESERVED
     LINE_COMMENT: ClassVar[str] = "//"
+    ATTRIBUTE_NODE: ClassVar[str] = "member_expression"
+    ATTRIBUTE_FIELD: ClassVar[str] = "property"
 
     def __init__(self, text: str, tree: Tree) -> None:
         super().__init__(text, "javascript", tree)
         self._by_node: dict[int, Definition] = {}
         self._inner: dict[int, Node] = {}
         self._binding_nodes: list[Node] = []
-
-    def _receiver(self, node: Node) -> str | None:
-        parent = node.parent
-        if parent is not None and parent.type == "member_expression":
-            obj = parent.child_by_field_name("object")
-            prop = parent.child_by_field_name("property")
-            if obj is not None and prop is not None and prop.id == node.id:
-                return one_line(self.node_text(obj))
-        return None
 
     # ---- comments -----------------------------------------------------------------------
 

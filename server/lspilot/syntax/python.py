@@ -83,15 +83,6 @@ class PythonSource(Source):
 
     # ---- identifiers --------------------------------------------------------------------
 
-    def _receiver(self, node: Node) -> str | None:
-        parent = node.parent
-        if parent is not None and parent.type == "attribute":
-            obj = parent.child_by_field_name("object")
-            attribute = parent.child_by_field_name("attribute")
-            if obj is not None and attribute is not None and attribute.id == node.id:
-                return one_line(self.node_text(obj))
-        return None
-
     # ---- definitions --------------------------------------------------------------------
 
     def definition_at_node(self, node: Node) -> Definition | None:

@@ -47,6 +47,9 @@ class Source:
     KEYWORDS: ClassVar[frozenset[str]] = frozenset(keyword.kwlist)
     #: The line comment marker.
     LINE_COMMENT: ClassVar[str] = "#"
+    # The grammar's attribute-access node and the field naming the attribute (`obj.attr`).
+    ATTRIBUTE_NODE: ClassVar[str] = "attribute"
+    ATTRIBUTE_FIELD: ClassVar[str] = "attribute"
 
     def __init__(self, text: str, language: str, tree: Tree) -> None:
         self.text = text
@@ -122,7 +125,14 @@ class Source:
         return Identifier(name, self.start(node), self.end(node), self._receiver(node))
 
     def _receiver(self, node: Node) -> str | None:
-        """The object of an attribute access whose attribute is `node` (language hook)."""
+        """The object of an attribute access whose attribute is `node` (`self` in `self.x`)."""
+        parent = node.parent
+        if parent is None or parent.type != self.ATTRIBUTE_NODE:
+            return None
+        obj = parent.child_by_field_name("object")
+        attribute = parent.child_by_field_name(self.ATTRIBUTE_FIELD)
+        if obj is not None and attribute is not None and attribute.id == node.id:
+            return one_line(self.node_text(obj))
         return None
 
     # ---- definitions --------------------------------------------------------------------
