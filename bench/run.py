@@ -91,7 +91,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    from lspilot.demo import example_text, locate
+    from lspilot.cli.demo import example_text, locate
 
     text = example_text()
     position = locate(text, "reserve", "def reserve(")

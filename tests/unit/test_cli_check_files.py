@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lspilot.check_files import GitIgnore, select
+from lspilot.cli.check.files import GitIgnore, select
 from lspilot.syntax import language_of
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from lspilot.reporting import (
+from lspilot.cli.check.report import (
     CheckReport,
     FileResult,
     Issue,

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from lspilot.cli_common import add_root_argument, epilog, human_size, load, workspace_root
+from lspilot.cli.common import add_root_argument, epilog, human_size, load, workspace_root
 
 if TYPE_CHECKING:
     from lspilot.assistant.cache import ResultCache

@@ -2,7 +2,7 @@
 
 Peers fail silently ("no code actions available"); this command names every problem on one
 line with the command or setting that fixes it, and exits non-zero when the configured engine
-cannot work. The checks themselves live in `lspilot.doctor_checks`; this module runs them and
+cannot work. The checks themselves live in `lspilot.cli.doctor.checks`; this module runs them and
 prints the report.
 """
 
@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from lspilot.cli_common import add_root_argument, epilog, is_terminal, load, workspace_root
-from lspilot.doctor_checks import FAIL, INFO, OK, WARN, Finding, Report, diagnose
+from lspilot.cli.common import add_root_argument, epilog, is_terminal, load, workspace_root
+from lspilot.cli.doctor.checks import diagnose
+from lspilot.cli.doctor.report import FAIL, INFO, OK, WARN, Finding, Report
 
 EPILOG = epilog(
     """

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import difflib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from lsprotocol import types
 
-from lspilot.demo import EXAMPLE, SECTIONS, Printer, locate, status
+from lspilot.cli.demo.session import EXAMPLE, Printer, locate, status
 
 # Where the example's actions are shown: (label, symbol, the text that locates it).
 DOCUMENT_TARGET = ("reserve", "def reserve(")
@@ -281,15 +282,12 @@ async def status_section(client: Any, uri: str, text: str, out: Printer, wait_s:
         out.line(f"    {label:<{width}}  {value}")
 
 
-def register() -> None:
-    """Append the sections to `lspilot.demo.SECTIONS` (once)."""
-    titles = {title for title, _ in SECTIONS}
-    for title, section in (
-        ("Code actions", code_actions),
-        ("Document this (diff)", document_diff),
-        ("Generate code from comment (diff)", generate_diff),
-        ("Diagnostics", diagnostics),
-        ("Status", status_section),
-    ):
-        if title not in titles:
-            SECTIONS.append((title, section))
+# The parts of the tour after the hovers, in order: (title, coroutine function).
+Section = Callable[[Any, str, str, Printer, float], Any]
+SECTIONS: list[tuple[str, Section]] = [
+    ("Code actions", code_actions),
+    ("Document this (diff)", document_diff),
+    ("Generate code from comment (diff)", generate_diff),
+    ("Diagnostics", diagnostics),
+    ("Status", status_section),
+]

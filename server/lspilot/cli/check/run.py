@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from lspilot.cli.check.report import CheckReport, FileResult, Issue, LineIndex, shown_path
 from lspilot.features.review.layout import ReviewStore, place
 from lspilot.features.review.runner import Planned, fill_from_cache, plan, review_missing
-from lspilot.reporting import CheckReport, FileResult, Issue, LineIndex, shown_path
 
 if TYPE_CHECKING:
     from lspilot.assistant import Assistant

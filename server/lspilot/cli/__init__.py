@@ -16,11 +16,11 @@ from lspilot import __version__
 # subcommand -> (module, one-line help). Each module has `add_arguments(parser)` and
 # `run(args) -> int`.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("lspilot.cli_serve", "serve LSP over stdio (default) or TCP"),
-    "demo": ("lspilot.demo", "show what an editor would get, on a bundled example"),
-    "doctor": ("lspilot.cli_doctor", "check the setup and say how to fix what is wrong"),
-    "check": ("lspilot.cli_check", "review files from the command line"),
-    "cache": ("lspilot.cli_cache", "show, locate or clear the result cache"),
+    "serve": ("lspilot.cli.serve", "serve LSP over stdio (default) or TCP"),
+    "demo": ("lspilot.cli.demo", "show what an editor would get, on a bundled example"),
+    "doctor": ("lspilot.cli.doctor", "check the setup and say how to fix what is wrong"),
+    "check": ("lspilot.cli.check", "review files from the command line"),
+    "cache": ("lspilot.cli.cache", "show, locate or clear the result cache"),
 }
 
 EPILOG = """examples:
@@ -44,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lspilot {__version__}")
     _add_common(parser)
-    from lspilot import cli_serve
+    from lspilot.cli import serve
 
-    cli_serve.add_arguments(parser)  # `lspilot --tcp ...` works without `serve`
+    serve.add_arguments(parser)  # `lspilot --tcp ...` works without `serve`
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(

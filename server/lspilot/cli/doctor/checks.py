@@ -1,7 +1,7 @@
-"""The checks of `lspilot doctor`: engine, API key, cache and privacy, and the report model.
+"""The checks of `lspilot doctor`: engine, API key, cache and privacy.
 
-Settings, the endpoint probe and the editor clients are in `doctor_settings`, `doctor_probe`
-and `doctor_clients`.
+Settings, the endpoint probe and the editor clients are in `settings`, `probe` and `clients`
+beside this module; the report they all write to is `report`.
 
 Each check adds one-line findings to a section: what is the case, and for a problem the
 command or setting that fixes it. A `FAIL` means the configured engine cannot work (or a
@@ -12,120 +12,31 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from lspilot.cli.doctor.report import (
+    FAIL,
+    INFO,
+    KEY_VARIABLES,
+    OK,
+    SETTINGS,
+    WARN,
+    Report,
+    Section,
+)
 from lspilot.settings import LoadedSettings, Settings
 
 if TYPE_CHECKING:
     from lspilot.assistant.engines.base import Engine
 
-OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
-
-SETTINGS = "Settings"
-
-#: Variables that hold the API key, in the order load_settings lets them win.
-KEY_VARIABLES = ("LSPILOT_API_KEY", "OPENAI_API_KEY")
-
-
-@dataclass
-class Finding:
-    """One line of the report: a level, what is the case, and how to fix it (problems)."""
-
-    level: str
-    text: str
-    fix: str = ""
-
-
-@dataclass
-class Section:
-    """A heading with plain lines (tables) and findings."""
-
-    title: str
-    lines: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-
-    def add(self, level: str, text: str, fix: str = "") -> Finding:
-        """Record a finding."""
-        finding = Finding(level, text, fix)
-        self.findings.append(finding)
-        return finding
-
-
-@dataclass
-class Report:
-    """Every section, plus what the verdict needs."""
-
-    root: Path
-    engine: str = ""
-    model: str = ""
-    sections: list[Section] = field(default_factory=list)
-
-    def section(self, title: str) -> Section:
-        """A new section, appended."""
-        section = Section(title)
-        self.sections.append(section)
-        return section
-
-    def _at(self, level: str) -> list[Finding]:
-        return [f for s in self.sections for f in s.findings if f.level == level]
-
-    def failures(self) -> list[Finding]:
-        """Problems that make the command fail."""
-        return self._at(FAIL)
-
-    def warnings(self) -> list[Finding]:
-        """Problems that do not stop the engine."""
-        return self._at(WARN)
-
-    def verdict(self) -> str:
-        """The last line: does the configured engine work?"""
-        fails, warns = len(self.failures()), len(self.warnings())
-        engine_fails = [
-            f for s in self.sections if s.title != SETTINGS for f in s.findings if f.level == FAIL
-        ]
-        plural = "s" if fails != 1 else ""
-        if engine_fails:
-            return (
-                f"{fails} problem{plural} to fix: the {self.engine} engine cannot work"
-                " as configured."
-            )
-        if fails:
-            return (
-                f"{fails} settings problem{plural} to fix: those values were ignored"
-                f" (the {self.engine} engine works with the rest)."
-            )
-        extra = f" ({warns} warning{'s' if warns != 1 else ''})" if warns else ""
-        if self.engine == "offline":
-            return f"lspilot works, offline: no model is configured{extra}."
-        return f"lspilot works: the {self.engine} engine with {self.model}{extra}."
-
-    def as_json(self) -> dict[str, Any]:
-        """The report as JSON data."""
-        return {
-            "root": str(self.root),
-            "engine": self.engine,
-            "model": self.model,
-            "ok": not self.failures(),
-            "verdict": self.verdict(),
-            "sections": [
-                {
-                    "title": s.title,
-                    "lines": s.lines,
-                    "findings": [f.__dict__ for f in s.findings],
-                }
-                for s in self.sections
-            ],
-        }
-
 
 async def diagnose(loaded: LoadedSettings, root: Path, *, files: list[Path], probe: bool) -> Report:
     """Run every check for the workspace at `root`."""
     from lspilot.assistant.selection import select_engine
-    from lspilot.doctor_clients import check_clients
-    from lspilot.doctor_probe import check_endpoint
-    from lspilot.doctor_settings import check_settings
+    from lspilot.cli.doctor.clients import check_clients
+    from lspilot.cli.doctor.probe import check_endpoint
+    from lspilot.cli.doctor.settings import check_settings
 
     settings = loaded.settings
     report = Report(root)
@@ -223,8 +134,8 @@ def check_api_key(section: Section, engine: Engine) -> None:
 async def check_cache(section: Section, settings: Settings) -> None:
     """Folder, writable, entries and size; a broken cache is a warning (memory fallback)."""
     from lspilot.assistant.cache import ResultCache
-    from lspilot.cli_cache import read_stats
-    from lspilot.cli_common import human_size
+    from lspilot.cli.cache import read_stats
+    from lspilot.cli.common import human_size
 
     cache = ResultCache(settings.cache)
     folder = cache.directory

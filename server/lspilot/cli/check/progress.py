@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import IO, Any
 
-from lspilot.cli_common import is_terminal
+from lspilot.cli.common import is_terminal
 
 
 class NoProgress:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lspilot.doctor_checks import FAIL, OK, WARN, Section
+from lspilot.cli.doctor.report import FAIL, OK, WARN, Section
 
 if TYPE_CHECKING:
     from lspilot.assistant.engines.base import Engine

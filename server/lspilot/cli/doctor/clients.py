@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from lspilot import __version__
-from lspilot.doctor_checks import INFO, OK, WARN, Section
+from lspilot.cli.doctor.report import INFO, OK, WARN, Section
 
 #: Where VS Code and its forks keep extensions, relative to the home folder.
 VSCODE_EXTENSION_DIRS = (

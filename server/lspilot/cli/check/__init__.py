@@ -16,14 +16,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lspilot.cli_common import (
+from lspilot.cli.check.report import CheckReport, render_json, render_sarif, render_text, shown_path
+from lspilot.cli.common import (
     add_root_argument,
     cli_logging,
     epilog,
     load,
     workspace_root,
 )
-from lspilot.reporting import CheckReport, render_json, render_sarif, render_text, shown_path
 
 if TYPE_CHECKING:
     from lspilot.settings import Settings
@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Collect the files, review them, write the report; the exit status says what was found."""
-    from lspilot.check_files import select
+    from lspilot.cli.check.files import select
     from lspilot.privacy import Privacy
     from lspilot.syntax import language_of
 
@@ -116,8 +116,8 @@ async def _review(
     """Review `files` into `report`; a cancellation (Ctrl-C) ends it with what is done."""
     from lspilot.assistant import create_assistant
     from lspilot.assistant.tasks import Task
-    from lspilot.check_progress import make_progress
-    from lspilot.check_review import CheckRun
+    from lspilot.cli.check.progress import make_progress
+    from lspilot.cli.check.run import CheckRun
 
     _cancel_on_ctrl_c()
     assistant = await create_assistant(settings, root)

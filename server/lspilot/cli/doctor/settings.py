@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lspilot.doctor_checks import FAIL, KEY_VARIABLES, OK, Section
+from lspilot.cli.doctor.report import FAIL, KEY_VARIABLES, OK, Section
 from lspilot.settings import (
     SOURCE_DEFAULT,
     SOURCE_ENVIRONMENT,
