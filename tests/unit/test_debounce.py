@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from lspilot.features.review.debounce import Debouncer
+from lspilot.review.debounce import Debouncer
 
 
 async def test_a_burst_for_one_key_runs_once_with_the_last_factory() -> None:

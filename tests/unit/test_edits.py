@@ -8,8 +8,8 @@ import pytest
 from lsprotocol import types
 from pygls.workspace import PositionCodec, TextDocument
 
-from lspilot.features.edits import Edit, EditPlan, apply_edits, workspace_edit
-from lspilot.features.placement import (
+from lspilot.features.code_actions.edits import Edit, EditPlan, apply_edits, workspace_edit
+from lspilot.features.code_actions.placement import (
     doc_comment_edit,
     docstring_literal,
     generate_edit,

@@ -19,7 +19,7 @@ from lspilot.assistant.tasks import ExplainInput, ExplainResult
 from lspilot.positions import lsp_range, offset_at
 
 if TYPE_CHECKING:
-    from lspilot.server import LspilotServer
+    from lspilot.session import LspilotServer
     from lspilot.syntax import Definition, Source
 
 log = logging.getLogger("lspilot.hover")

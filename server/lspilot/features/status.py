@@ -13,14 +13,14 @@ from lspilot import __version__
 from lspilot.assistant.tasks import Task
 
 # A runtime import: pygls resolves command handlers' annotations when a command runs.
-# (server.py imports the features lazily, so there is no import cycle.)
-from lspilot.server import LspilotServer
+from lspilot.session import LspilotServer
 
 STATUS_COMMAND = "lspilot.status"
 
 
 def register(ls: LspilotServer) -> None:
-    """Register the status command."""
+    """Register the status command and the builder of the `lspilot/status` notification."""
+    ls.status_builder = lambda: status_payload(ls)
 
     @ls.command(STATUS_COMMAND)
     async def on_status(ls: LspilotServer, *args: Any) -> dict[str, Any]:
@@ -69,9 +69,8 @@ def status_payload(ls: LspilotServer) -> dict[str, Any]:
         " configure a model (see `lspilot doctor`)"
         for task in Task
     }
-    from lspilot.features import diagnostics
-
-    payload["diagnostics"] = {_camel(k): v for k, v in diagnostics.stats(ls).items()}
+    for name, section in ls.status_sections.items():
+        payload[name] = {_camel(k): v for k, v in section().items()}
     return payload
 
 

@@ -1,6 +1,6 @@
 """One `lspilot check` run: the diagnostics feature's review pass over many files.
 
-Every piece is the editor's own (`lspilot.features.review`): `plan` makes the same review
+Every piece is the editor's own (`lspilot.review`): `plan` makes the same review
 inputs (so the cache keys are the editor's), `fill_from_cache` and `review_missing` run the
 pass, `place` applies `severityFloor` and `maxIssuesPerChunk`. Only the LSP conversion is
 replaced by 1-based lines and columns for the report. All files' chunks go into one pass, so
@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from lspilot.cli.check.report import CheckReport, FileResult, Issue, LineIndex, shown_path
-from lspilot.features.review.layout import ReviewStore, place
-from lspilot.features.review.runner import Planned, fill_from_cache, plan, review_missing
+from lspilot.cli.check.report import CheckReport, FileResult, Issue, shown_path
+from lspilot.positions import LineIndex
+from lspilot.review.layout import ReviewStore, place
+from lspilot.review.runner import Planned, fill_from_cache, plan, review_missing
 
 if TYPE_CHECKING:
     from lspilot.assistant import Assistant
     from lspilot.assistant.tasks import ReviewInput
-    from lspilot.features.review.runner import PassOutcome
+    from lspilot.review.runner import PassOutcome
     from lspilot.settings import Settings
 
 
@@ -130,8 +131,8 @@ class CheckRun:
             lines = LineIndex(doc.text)
             result = FileResult(doc.shown, complete=not missing)
             for issue in placed:
-                line, column = lines.position(issue.start)
-                end_line, end_column = lines.position(issue.end)
+                line, column = lines.line_column(issue.start)
+                end_line, end_column = lines.line_column(issue.end)
                 chunk = next((c for c in doc.chunks if c.start <= issue.start < c.end), None)
                 result.issues.append(
                     Issue(

@@ -16,7 +16,7 @@ from lspilot.features.code_actions.offers import KINDS
 from lspilot.features.code_actions.perform import Request, compute_edit, explain, tell
 
 # A runtime import, not TYPE_CHECKING: pygls resolves the command handler's annotations.
-from lspilot.server import LspilotServer
+from lspilot.session import LspilotServer
 
 __all__ = ["RUN_ACTION", "register"]
 

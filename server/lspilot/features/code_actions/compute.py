@@ -36,9 +36,9 @@ from lspilot.assistant.tasks import (
     GenerateResult,
     TaskResult,
 )
+from lspilot.features.code_actions.edits import Edit, apply_edits
 from lspilot.features.code_actions.offers import documentable
-from lspilot.features.edits import Edit, apply_edits
-from lspilot.features.placement import (
+from lspilot.features.code_actions.placement import (
     after_line,
     doc_comment_edit,
     generate_edit,

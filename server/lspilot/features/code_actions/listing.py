@@ -15,13 +15,13 @@ from pygls.workspace import TextDocument
 
 from lspilot.assistant.tasks import Task
 from lspilot.features.code_actions.compute import fix_region
+from lspilot.features.code_actions.edits import Edit, workspace_edit
 from lspilot.features.code_actions.offers import KIND_FIX, Offer, kind_allowed, list_offers
-from lspilot.features.edits import Edit, workspace_edit
-from lspilot.features.placement import newline_of
+from lspilot.features.code_actions.placement import newline_of
 from lspilot.positions import offset_at
 
 if TYPE_CHECKING:
-    from lspilot.server import LspilotServer
+    from lspilot.session import LspilotServer
 
 RUN_ACTION = "lspilot.runAction"
 #: Marks `data` as ours (other servers' actions never reach our resolve, but be strict).

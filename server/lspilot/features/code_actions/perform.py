@@ -28,13 +28,13 @@ from lspilot.features.code_actions.compute import (
     fix_job,
     generate_job,
 )
+from lspilot.features.code_actions.edits import EditPlan, apply_edits, workspace_edit
 from lspilot.features.code_actions.listing import DATA_TAG
 from lspilot.features.code_actions.offers import fingerprint
-from lspilot.features.edits import EditPlan, apply_edits, workspace_edit
-from lspilot.features.progress import cancellable
+from lspilot.features.code_actions.progress import cancellable
 
 if TYPE_CHECKING:
-    from lspilot.server import LspilotServer
+    from lspilot.session import LspilotServer
     from lspilot.syntax import Source
 
 log = logging.getLogger("lspilot.code_actions")

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from lspilot.assistant.errors import AssistantError, BadOutputError
 from lspilot.assistant.tasks import ReviewInput, ReviewResult
-from lspilot.features.review.anchoring import anchor_issues
-from lspilot.features.review.layout import ChunkAt, PlacedIssue, ReviewStore, place
+from lspilot.review.anchoring import anchor_issues
+from lspilot.review.layout import ChunkAt, PlacedIssue, ReviewStore, place
 
 if TYPE_CHECKING:
     from lspilot.assistant import Assistant

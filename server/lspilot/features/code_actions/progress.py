@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 if TYPE_CHECKING:
-    from lspilot.server import LspilotServer
+    from lspilot.session import LspilotServer
 
 log = logging.getLogger("lspilot.progress")
 

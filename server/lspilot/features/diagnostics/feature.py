@@ -1,7 +1,8 @@
 """Review diagnostics while editing: triggers, versions, and push or pull to the client.
 
-The parts live in `lspilot.features.review` (anchoring, chunk bookkeeping, debouncing, the
-review pass, LSP conversion); this module decides *when* things happen:
+The LSP-free parts live in `lspilot.review` (anchoring, chunk bookkeeping, debouncing, the
+review pass); `report` turns placed issues into LSP diagnostics; this module decides *when*
+things happen:
 
 - open / save / idle-after-typing (each switchable in `diagnostics.triggers`) schedule a review
   pass per document; a new edit cancels the pass still waiting for the typing to stop. Files
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
-from lspilot.features.review.debounce import Debouncer
-from lspilot.features.review.layout import ReviewStore, place
-from lspilot.features.review.report import to_diagnostics
-from lspilot.features.review.runner import Planned, fill_from_cache, plan, review_missing
+from lspilot.features.diagnostics.report import to_diagnostics
+from lspilot.review.debounce import Debouncer
+from lspilot.review.layout import ReviewStore, place
+from lspilot.review.runner import Planned, fill_from_cache, plan, review_missing
 
 if TYPE_CHECKING:
-    from lspilot.server import LspilotServer
+    from lspilot.session import LspilotServer
 
 log = logging.getLogger("lspilot.diagnostics")
 
@@ -49,8 +49,6 @@ BIG_TEXT_PAUSE_S = 0.2
 VIEW_ATTEMPTS = 10
 # Settings that only change how known issues are shown; any other change means new reviews.
 DISPLAY_ONLY = {"triggers", "idle_ms", "severity_floor", "max_issues_per_chunk", "max_file_lines"}
-
-_FEATURES: weakref.WeakKeyDictionary[Any, ReviewDiagnostics] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -374,16 +372,10 @@ class ReviewDiagnostics:
             self._refreshing = False
 
 
-def stats(ls: object) -> dict[str, int]:
-    """Counters of the diagnostics feature for the status view (empty before registration)."""
-    feature = _FEATURES.get(ls)
-    return dict(feature.counters) if feature is not None else {}
-
-
 def register(ls: LspilotServer) -> None:
     """Wire review diagnostics into the server."""
     feature = ReviewDiagnostics(ls)
-    _FEATURES[ls] = feature
+    ls.status_sections["diagnostics"] = lambda: dict(feature.counters)
     ls.on_settings_changed.append(feature.settings_changed)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from lspilot.answers import indent_unit_of, reindent
-from lspilot.features.edits import Edit
+from lspilot.features.code_actions.edits import Edit
 from lspilot.syntax.model import CommentBlock, Definition
 
 # Past this width a one-line docstring is written over three lines.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from lspilot.assistant.tasks import Severity
-from lspilot.features.review.anchoring import AnchoredIssue, AnchorResult, select_issues
+from lspilot.review.anchoring import AnchoredIssue, AnchorResult, select_issues
 
 K = TypeVar("K", bound=Hashable)
 
