@@ -18,7 +18,7 @@ from lspilot.answers import (
     strip_noise,
     strip_reasoning,
 )
-from lspilot.assistant.tasks import DocstringStyle, Parameter
+from lspilot.model import DocstringStyle, Parameter
 
 CODE = "def add(a, b):\n    return a + b"
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import typing
 from pathlib import Path
 
 import pytest
 
+from lspilot import model
 from lspilot.assistant import tasks
 from lspilot.settings import (
     SOURCE_CLIENT,
@@ -408,10 +408,9 @@ def test_json_schema_validates_the_defaults() -> None:
         jsonschema.validate({**defaults, "apiKey": "x"}, settings_json_schema())
 
 
-def test_local_literals_match_the_task_contracts() -> None:
-    # settings.py repeats these two Literals to avoid an import cycle; they must not drift.
-    assert typing.get_args(DocstringStyle) == typing.get_args(tasks.DocstringStyle)
-    assert typing.get_args(Severity) == typing.get_args(tasks.Severity)
+def test_settings_and_tasks_share_one_definition_of_the_literals() -> None:
+    assert DocstringStyle is tasks.DocstringStyle is model.DocstringStyle
+    assert Severity is tasks.Severity is model.Severity
 
 
 def test_an_empty_lua_table_is_no_settings(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from lspilot.assistant.tasks import Parameter
+from lspilot.model import Parameter
 from lspilot.syntax import Chunk, Definition, language_of, parse
 from lspilot.syntax.offsets import OffsetMap, encode, indent_unit
 

@@ -8,23 +8,13 @@ result carries its provenance (`meta`).
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lspilot.model import DocstringStyle, Parameter, Severity, Task
 
-class Task(StrEnum):
-    """The four things the assistant can be asked to do."""
-
-    EXPLAIN = "explain"
-    DOCUMENT = "document"
-    GENERATE = "generate"
-    REVIEW = "review"
-
-
-DocstringStyle = Literal["google", "numpy", "sphinx"]
-Severity = Literal["error", "warning", "information", "hint"]
+__all__ = ["DocstringStyle", "Parameter", "Severity", "Task"]  # shared types, re-exported
 
 
 class _Frozen(BaseModel):
@@ -45,15 +35,6 @@ class ResultMeta(_Frozen):
     model: str = ""
     usage: Usage = Usage()
     cached: bool = False
-
-
-class Parameter(_Frozen):
-    """One parameter of a function signature, as written in the source."""
-
-    name: str
-    annotation: str | None = None
-    default: str | None = None
-    kind: Literal["positional", "keyword", "var_positional", "var_keyword"] = "positional"
 
 
 # ---- inputs -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
 
-from lspilot.assistant.tasks import Parameter
+from lspilot.model import Parameter
 from lspilot.syntax.model import CommentBlock, Definition, DefinitionKind
 from lspilot.syntax.offsets import indent_unit, leading_whitespace, line_start
 from lspilot.syntax.source import Source, one_line

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lspilot.assistant.tasks import Parameter
+from lspilot.model import Parameter
 
 DefinitionKind = Literal["function", "method", "class", "variable", "import", "parameter"]
 ChunkKind = Literal["function", "class", "method", "class body", "module"]

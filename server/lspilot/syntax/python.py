@@ -1,9 +1,8 @@
-"""Python structure from tree-sitter-python: definitions, scopes, docstrings.
+"""Python structure from tree-sitter-python: definitions, parameters, docstrings.
 
 One query over the whole tree finds definitions, calls, raises and yields at C speed; a
 sweep with a stack of open definitions gives each call/raise/yield to the innermost
-definition whose body holds it. Name lookup walks statements only (never expressions), scope
-by scope, and memoises each scope's bindings.
+definition whose body holds it. Name lookup is `python_names`, the base class.
 """
 
 from __future__ import annotations
@@ -15,10 +14,11 @@ from typing import Any
 
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
 
-from lspilot.assistant.tasks import Parameter
+from lspilot.model import Parameter
 from lspilot.syntax.model import Definition, DefinitionKind
 from lspilot.syntax.offsets import indent_unit, leading_whitespace, line_start
-from lspilot.syntax.source import Source, one_line
+from lspilot.syntax.python_names import DEFINITION_NODES, SELF_NAMES, Binding, PythonNames
+from lspilot.syntax.source import one_line
 
 _QUERY = """
 (function_definition) @def
@@ -27,18 +27,6 @@ _QUERY = """
 (raise_statement) @raise
 (yield) @yield
 """
-
-_DEFS = frozenset({"function_definition", "class_definition"})
-# Statements whose children may bind names in the same scope (never expressions).
-_CONTAINERS = frozenset(
-    {
-        "module", "block", "if_statement", "elif_clause", "else_clause", "for_statement",
-        "while_statement", "try_statement", "except_clause", "except_group_clause",
-        "finally_clause", "with_statement", "match_statement", "case_clause",
-        "decorated_definition", "ERROR",
-    }
-)  # fmt: skip
-_SELF_NAMES = frozenset({"self", "cls", "mcs", "mcls", "metacls"})
 
 
 @cache
@@ -54,24 +42,14 @@ def _query() -> Query:
     return Query(language(), _QUERY)
 
 
-class _Binding:
-    """A name bound in a scope: where the binding happens and what it binds to."""
-
-    __slots__ = ("definition", "position")
-
-    def __init__(self, position: int, definition: Definition) -> None:
-        self.position = position
-        self.definition = definition
-
-
-class PythonSource(Source):
+class PythonSource(PythonNames):
     """A parsed Python text."""
 
     def __init__(self, text: str, tree: Tree) -> None:
         super().__init__(text, "python", tree)
         self._by_node: dict[int, Definition] = {}
         self._inner: dict[int, Node] = {}  # definition start -> its def/class node
-        self._bindings: dict[int, list[_Binding]] = {}
+        self._bindings: dict[int, list[Binding]] = {}
         self._unit: str | None = None
 
     @property
@@ -151,7 +129,7 @@ class PythonSource(Source):
 
     def _except_alias(self, node: Node, name: str) -> list[str] | None:
         parent = node.parent
-        while parent is not None and parent.type not in _DEFS:
+        while parent is not None and parent.type not in DEFINITION_NODES:
             if parent.type == "except_clause":
                 pattern = next((c for c in parent.named_children if c.type == "as_pattern"), None)
                 alias = pattern.child_by_field_name("alias") if pattern else None
@@ -216,7 +194,7 @@ class PythonSource(Source):
                 kind == "method"
                 and "staticmethod" not in decorators
                 and parameters
-                and parameters[0].name in _SELF_NAMES
+                and parameters[0].name in SELF_NAMES
                 and parameters[0].kind == "positional"
             ):
                 parameters = parameters[1:]
@@ -358,7 +336,7 @@ class PythonSource(Source):
         stack = [function.child_by_field_name("body")]
         while stack:
             node = stack.pop()
-            if node is None or node.type in _DEFS:
+            if node is None or node.type in DEFINITION_NODES:
                 continue
             if node.type == "assignment":
                 left = node.child_by_field_name("left")
@@ -403,214 +381,3 @@ class PythonSource(Source):
         )
         names = [one_line(self.node_text(n)) for n in ordered]
         return list(dict.fromkeys(n for n in names if "(" not in n and "[" not in n))
-
-    # ---- name lookup --------------------------------------------------------------------
-
-    def definition_of(self, name: str, offset: int) -> Definition | None:
-        """Where `name` used at `offset` is bound: the innermost scope first.
-
-        `self.name` / `cls.name` look in the enclosing class (methods, class attributes,
-        `self.x =` assignments); another `obj.name` looks at every class of the file.
-        """
-        self.definitions()
-        identifier = self.identifier_at(offset)
-        receiver = identifier.receiver if identifier and identifier.name == name else None
-        scopes = [d for d in self.definitions() if d.start <= offset <= d.end]
-        classes = [d for d in scopes if d.kind == "class"]
-        if receiver is not None:
-            if receiver in _SELF_NAMES and classes:
-                member = self._member(classes[-1], name)
-                if member is not None:
-                    return member
-            for candidate in self.definitions():
-                if candidate.kind == "class":
-                    member = self._member(candidate, name)
-                    if member is not None:
-                        return member
-            return None
-        innermost = scopes[-1] if scopes else None
-        for scope in reversed(scopes):
-            # A class body is a scope only for code directly in it (Python's rule).
-            if scope.kind == "class" and scope is not innermost:
-                continue
-            found = self._lookup(self._inner[scope.start], name, offset)
-            if found is not None:
-                return found
-        found = self._lookup(self.root, name, offset)
-        if found is None and classes:
-            found = self._member(classes[-1], name)  # a method called without `self.`
-        return found
-
-    def _lookup(self, scope: Node, name: str, offset: int) -> Definition | None:
-        bindings = [b for b in self._scope_bindings(scope) if b.definition.name == name]
-        if not bindings:
-            return None
-        before = [b for b in bindings if b.position <= offset]
-        return (before[-1] if before else bindings[0]).definition
-
-    def _member(self, cls: Definition, name: str) -> Definition | None:
-        node = self._inner[cls.start]
-        found = self._lookup(node, name, cls.end)
-        if found is not None:
-            return found
-        body = node.child_by_field_name("body")
-        for statement in body.named_children if body else []:
-            inner = statement.child_by_field_name("definition") or statement
-            if inner.type == "function_definition":
-                for binding in self._self_bindings(inner):
-                    if binding.name == name:
-                        return binding
-        return None
-
-    def _self_bindings(self, function: Node) -> list[Definition]:
-        out = []
-        stack = [function.child_by_field_name("body")]
-        while stack:
-            node = stack.pop()
-            if node is None or node.type in _DEFS:
-                continue
-            if node.type == "expression_statement" and node.named_children:
-                assignment = node.named_children[0]
-                left = assignment.child_by_field_name("left")
-                if assignment.type == "assignment" and left and left.type == "attribute":
-                    obj = left.child_by_field_name("object")
-                    attr = left.child_by_field_name("attribute")
-                    if obj and attr and self.node_text(obj) in _SELF_NAMES:
-                        out.append(self._simple(attr, node, "variable"))
-                continue
-            if node.type in _CONTAINERS:
-                stack.extend(reversed(node.named_children))
-        return out
-
-    def _scope_bindings(self, scope: Node) -> list[_Binding]:
-        cached = self._bindings.get(scope.id)
-        if cached is not None:
-            return cached
-        bindings: list[_Binding] = []
-        if scope.type == "function_definition":
-            definition = self._by_node[scope.id]
-            params = scope.child_by_field_name("parameters")
-            for item in params.named_children if params else []:
-                name_node = self._parameter_name(item)
-                if name_node is not None:
-                    parameter = next(
-                        (p for p in definition.parameters if p.name == self.node_text(name_node)),
-                        Parameter(name=self.node_text(name_node)),
-                    )
-                    simple = self._simple(name_node, item, "parameter", (parameter,))
-                    bindings.append(_Binding(simple.start, simple))
-        body = scope if scope.type == "module" else scope.child_by_field_name("body")
-        stack = list(reversed(body.named_children)) if body else []
-        while stack:
-            node = stack.pop()
-            self._bind(node, bindings)
-            if node.type in _CONTAINERS:
-                stack.extend(reversed(node.named_children))
-        bindings.sort(key=lambda b: b.position)
-        self._bindings[scope.id] = bindings
-        return bindings
-
-    def _parameter_name(self, item: Node) -> Node | None:
-        node = item.child_by_field_name("name") or (
-            item.named_children[0] if item.named_children else item
-        )
-        if node.type in ("list_splat_pattern", "dictionary_splat_pattern", "typed_parameter"):
-            return self._parameter_name(node)
-        return node if node.type == "identifier" else None
-
-    def _bind(self, node: Node, bindings: list[_Binding]) -> None:
-        """Record the names a statement binds in its own scope."""
-        kind = node.type
-        if kind in _DEFS:
-            definition = self._by_node.get(node.id)
-            if definition is not None:
-                bindings.append(_Binding(definition.start, definition))
-        elif kind == "expression_statement":
-            assignment = node.named_children[0] if node.named_children else None
-            while assignment is not None and assignment.type == "assignment":
-                for target in self._target_nodes(assignment.child_by_field_name("left")):
-                    simple = self._simple(target, node, "variable")
-                    bindings.append(_Binding(simple.name_start, simple))
-                assignment = assignment.child_by_field_name("right")
-        elif kind in ("import_statement", "import_from_statement"):
-            for name_node in self._imported(node):
-                simple = self._simple(name_node, node, "import")
-                bindings.append(_Binding(simple.name_start, simple))
-        elif kind == "for_statement":
-            left = node.child_by_field_name("left")
-            right = node.child_by_field_name("right") or left or node
-            for target in self._target_nodes(left):
-                simple = self._simple(target, node, "variable", span=(node, right))
-                bindings.append(_Binding(simple.start, simple))
-        elif kind in ("with_clause", "except_clause"):
-            # `with a as x, b as (y, z):` and `except E as e:` bind their aliases.
-            children = node.named_children
-            patterns = [
-                c.named_children[0] for c in children if c.type == "with_item" and c.named_children
-            ]
-            patterns += [c for c in children if c.type == "as_pattern"]
-            patterns = [p for p in patterns if p.type == "as_pattern"]
-            for pattern in patterns:
-                alias = pattern.child_by_field_name("alias")
-                aliased = alias.named_children[0] if alias and alias.named_children else None
-                for name_node in self._target_nodes(aliased):
-                    simple = self._simple(name_node, pattern, "variable")
-                    bindings.append(_Binding(simple.start, simple))
-
-    def _target_nodes(self, target: Node | None) -> list[Node]:
-        if target is None:
-            return []
-        if target.type == "identifier":
-            return [target]
-        if target.type in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list"):
-            return [n for c in target.named_children for n in self._target_nodes(c)]
-        return []
-
-    @staticmethod
-    def _imported(statement: Node) -> list[Node]:
-        """The identifiers an import statement binds."""
-        out = []
-        for index, child in enumerate(statement.children):
-            if statement.field_name_for_child(index) != "name":
-                continue
-            if child.type == "aliased_import":
-                alias = child.child_by_field_name("alias")
-                if alias is not None:
-                    out.append(alias)
-            elif child.type == "dotted_name" and child.named_children:
-                # `import a.b` binds `a`; `from m import b` binds `b` (a one-part name).
-                out.append(child.named_children[0])
-        return out
-
-    def _simple(
-        self,
-        name_node: Node,
-        statement: Node,
-        kind: DefinitionKind,
-        parameters: tuple[Parameter, ...] = (),
-        span: tuple[Node, Node] | None = None,
-    ) -> Definition:
-        """A Definition for a variable, import or parameter: offsets, one-line text.
-
-        `span` narrows a compound statement to its header (`for x in items`)."""
-        start, end = self.start(statement), self.end(statement)
-        if span is not None:
-            start, end = self.start(span[0]), self.end(span[1])
-        text = self.text[start:end]
-        first = text.split("\n", 1)[0].rstrip()
-        signature = one_line(text) if len(text) < 200 else first + " …"
-        return Definition(
-            name=self.node_text(name_node),
-            kind=kind,
-            start=start,
-            end=end,
-            name_start=self.start(name_node),
-            name_end=self.end(name_node),
-            header_end=end,
-            body_start=end,
-            signature=signature,
-            text=text,
-            parameters=parameters,
-            indent=leading_whitespace(self.text, start),
-            container=self._container(statement),
-        )

@@ -1,0 +1,224 @@
+"""The settings model: one pydantic model, fully defaulted, camelCase on the wire.
+
+`settings_json_schema` describes it for editors (the VS Code extension generates its
+contributed settings from it). Loading and merging the sources is `lspilot.settings.loader`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic.alias_generators import to_camel
+
+from lspilot.model import DocstringStyle, Severity
+
+
+class SettingsSection(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_assignment=True
+    )
+
+
+class TaskModels(SettingsSection):
+    """Per-task model overrides (a cheap model for review, a stronger one for generate)."""
+
+    explain: str | None = Field(
+        default=None, description="Model for hover/explain; default `model`."
+    )
+    document: str | None = Field(default=None, description="Model for docstrings; default `model`.")
+    generate: str | None = Field(
+        default=None, description="Model for code generation; default `model`."
+    )
+    review: str | None = Field(
+        default=None, description="Model for review diagnostics; default `model`."
+    )
+
+
+class LimitSettings(SettingsSection):
+    max_concurrent: int = Field(
+        default=4, ge=1, le=64, description="Model requests in flight at once."
+    )
+    requests_per_minute: int = Field(
+        default=60, ge=1, le=10_000, description="Model requests per minute."
+    )
+    daily_token_budget: int = Field(
+        default=0, ge=0, description="Tokens (in + out) per day; 0 means no budget."
+    )
+    max_retries: int = Field(default=3, ge=0, le=10, description="Retries of a failed request.")
+    breaker_threshold: int = Field(
+        default=5, ge=1, le=100, description="Consecutive failures that pause model requests."
+    )
+    breaker_cooldown_s: float = Field(
+        default=30.0, ge=0.1, le=3600, description="Seconds before requests resume after a pause."
+    )
+    max_input_chars: int = Field(
+        default=24_000, ge=1_000, description="Most characters of code sent in one request."
+    )
+
+
+class CacheSettings(SettingsSection):
+    enabled: bool = Field(default=True, description="Cache results on disk.")
+    dir: str | None = Field(default=None, description="Cache folder; default: the user cache dir.")
+    size_limit_mb: int = Field(default=256, ge=1, le=100_000, description="Cache size cap in MiB.")
+
+
+class HoverSettings(SettingsSection):
+    enabled: bool = Field(default=True, description="Explain the symbol under the cursor on hover.")
+    timeout_ms: int = Field(
+        default=4000,
+        ge=0,
+        le=120_000,
+        description="Wait this long for an explanation, then finish it in the background.",
+    )
+
+
+class CodeActionSettings(SettingsSection):
+    enabled: bool = Field(default=True, description="Offer lspilot code actions.")
+    docstring_style: DocstringStyle = Field(default="google", description="Python docstring style.")
+
+
+DiagnosticTrigger = Literal["open", "save", "idle"]
+
+
+def _default_triggers() -> list[DiagnosticTrigger]:
+    return ["open", "save", "idle"]
+
+
+class DiagnosticSettings(SettingsSection):
+    enabled: bool = Field(default=True, description="Publish review diagnostics.")
+    triggers: list[DiagnosticTrigger] = Field(
+        default_factory=_default_triggers,
+        description="When to review: on open, on save, after typing stops.",
+    )
+    idle_ms: int = Field(
+        default=1500, ge=100, le=60_000, description="Idle time after typing before a review."
+    )
+    severity_floor: Severity = Field(
+        default="information", description="Hide issues below this severity."
+    )
+    max_issues_per_chunk: int = Field(
+        default=5, ge=1, le=100, description="Most issues per reviewed chunk."
+    )
+    max_file_lines: int = Field(
+        default=5000, ge=1, description="Larger files are reviewed only on save, chunk by chunk."
+    )
+    structured_output: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Ask for JSON-schema output (auto: fall back when the endpoint refuses).",
+    )
+    missing_docstrings: bool = Field(
+        default=False, description="Offline review: flag public definitions without a docstring."
+    )
+
+
+DEFAULT_EXCLUDE = [
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_ed25519*",
+    "**/secrets/**",
+    "**/.ssh/**",
+]
+
+
+class PrivacySettings(SettingsSection):
+    exclude: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_EXCLUDE),
+        description="Glob patterns of files that get no model features.",
+    )
+    redact_secrets: bool = Field(
+        default=True, description="Replace secrets by placeholders before sending."
+    )
+
+
+Provider = Literal["auto", "openai", "ollama", "offline"]
+
+
+class Settings(SettingsSection):
+    """Every setting of lspilot, with its default."""
+
+    provider: Provider = Field(
+        default="auto",
+        description=(
+            "Engine: auto (OpenAI-compatible if a key or base URL is set, else a local Ollama,"
+            " else offline), openai, ollama, offline."
+        ),
+    )
+    base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."
+    )
+    model: str = Field(default="gpt-4o-mini", description="Default model name.")
+    models: TaskModels = Field(default_factory=TaskModels, description="Per-task model overrides.")
+    ollama_url: str = Field(
+        default="http://127.0.0.1:11434", description="Where `auto` looks for Ollama."
+    )
+    ollama_model: str = Field(default="qwen2.5-coder:7b", description="Model used with Ollama.")
+    request_timeout_ms: int = Field(
+        default=30_000, ge=100, le=600_000, description="Timeout of one model request."
+    )
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="Sampling temperature.")
+    max_output_tokens: int = Field(
+        default=1024, ge=16, le=32_000, description="Most tokens per answer."
+    )
+    limits: LimitSettings = Field(default_factory=LimitSettings, description="Request limits.")
+    cache: CacheSettings = Field(default_factory=CacheSettings, description="Result cache.")
+    hover: HoverSettings = Field(default_factory=HoverSettings, description="Hover explanations.")
+    code_actions: CodeActionSettings = Field(
+        default_factory=CodeActionSettings, description="Code actions."
+    )
+    diagnostics: DiagnosticSettings = Field(
+        default_factory=DiagnosticSettings, description="Review diagnostics."
+    )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings, description="Exclusions and redaction."
+    )
+    log_level: Literal["error", "warning", "info", "debug"] = Field(
+        default="info", description="Server log level."
+    )
+    # Read from the environment only (OPENAI_API_KEY / LSPILOT_API_KEY); never from files
+    # or the wire, never serialised.
+    api_key: SecretStr | None = Field(default=None, exclude=True, description="(environment only)")
+
+    def model_for(self, task: str) -> str:
+        """The model to use for `task`, honouring per-task overrides."""
+        return getattr(self.models, task, None) or self.model
+
+
+def settings_json_schema() -> dict[str, Any]:
+    """The JSON schema of `Settings` with camelCase names, defaults and descriptions.
+
+    Self-contained (no ``$ref``), without the environment-only ``apiKey`` and without the
+    generated titles; every property, sections included, carries its ``default``. The VS Code
+    extension generates its contributed settings from it.
+    """
+    schema = Settings.model_json_schema(by_alias=True, mode="validation")
+    defs = schema.pop("$defs", {})
+    schema["properties"].pop("apiKey", None)
+    defaults = Settings.model_validate({}).model_dump(by_alias=True, mode="json")
+
+    def resolve(node: Any, default: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                ref = node.pop("$ref").rsplit("/", 1)[-1]
+                node = {**defs[ref], **node}
+            node.pop("title", None)
+            if "properties" in node:
+                sub_defaults = default if isinstance(default, dict) else {}
+                node["properties"] = {
+                    name: resolve(prop, sub_defaults.get(name))
+                    for name, prop in node["properties"].items()
+                }
+                node["default"] = default
+            elif default is not None or "default" in node:
+                node["default"] = default
+            return node
+        return node
+
+    result: dict[str, Any] = resolve(schema, defaults)
+    result["title"] = "lspilot settings"
+    return result
