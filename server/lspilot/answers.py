@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from lspilot.assistant.tasks import DocstringStyle
+    from lspilot.model import DocstringStyle
 
 __all__ = [
     "CodeBlock",
@@ -323,7 +323,7 @@ def docstring_params_match(
     documented as ``args`` or ``*args``. A docstring without a parameter section is fine
     only when there is nothing to document.
     """
-    from lspilot.assistant.engines.docstrings import documented_parameters
+    from lspilot.docstrings import documented_parameters
 
     expected = _parameter_names(parameters)
     found = documented_parameters(docstring, style)

@@ -15,7 +15,7 @@ from lspilot.assistant.engines.docstrings import (
     parameter_descriptions,
     summary_from_name,
 )
-from lspilot.assistant.tasks import DocstringStyle, Parameter
+from lspilot.model import DocstringStyle, Parameter
 
 PARAMS = (
     Parameter(name="path", annotation="str"),

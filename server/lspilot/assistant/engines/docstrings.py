@@ -1,34 +1,36 @@
-"""Python docstrings in the google, numpy and sphinx styles: write them, read them, mend them.
+"""Writing Python docstrings in the google, numpy and sphinx styles, and mending them.
 
-`format_docstring` writes a docstring body (no quotes), `documented_parameters` reads which
-parameters a docstring documents (style detected), and `fix_parameters` rewrites only the
+`format_docstring` writes a docstring body (no quotes), and `fix_parameters` rewrites only the
 parameter section of a docstring literal so that it matches a signature, keeping the rest of
-the literal (quotes, indentation, other sections, existing descriptions) as written.
+the literal (quotes, indentation, other sections, existing descriptions) as written. Reading
+docstrings is `lspilot.docstrings`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
-from lspilot.assistant.tasks import DocstringStyle, Parameter
-
-STYLES: tuple[DocstringStyle, ...] = ("google", "numpy", "sphinx")
-
-_GOOGLE_HEADER = re.compile(
-    r"^(\s*)(Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Other Parameters)"
-    r":\s*$"
+from lspilot.docstrings import (
+    SPHINX_TYPE,
+    STYLES,
+    blank,
+    detect_style,
+    documented_parameters,
+    parameter_descriptions,
+    parse_sections,
+    summary_of,
 )
-_GOOGLE_ENTRY = re.compile(r"^\s*((?:\\?\*){0,2}\w+)\s*(\([^)]*\))?\s*:")
-_NUMPY_HEADER = re.compile(r"^(\s*)(Parameters|Other Parameters|Keyword Arguments|Params)\s*$")
-_NUMPY_RULE = re.compile(r"^\s*-{3,}\s*$")
-_NUMPY_ENTRY = re.compile(r"^\s*((?:\\?\*){0,2}\w+(?:\s*,\s*(?:\\?\*){0,2}\w+)*)\s*(?::.*)?$")
-_SPHINX_PARAM = re.compile(
-    r"^\s*:(?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*\s)?((?:\\?\*){0,2}\w+)\s*:"
-)
-_SPHINX_TYPE = re.compile(r"^\s*:type\s+((?:\\?\*){0,2}\w+)\s*:")
-_SPHINX_FIELD = re.compile(r"^\s*:\w+")
+from lspilot.model import DocstringStyle, Parameter
+
+__all__ = [
+    "STYLES",
+    "detect_style",
+    "documented_parameters",
+    "parameter_descriptions",
+    "summary_of",
+]
+
 
 _DUNDERS = {
     "__init__": "Initialize the {owner}.",
@@ -226,208 +228,6 @@ def format_docstring(
 # ---- reading ------------------------------------------------------------------------------
 
 
-@dataclass
-class _Entry:
-    name: str
-    start: int  # line index of the entry
-    end: int  # one past its last line (continuations included)
-    extra: list[tuple[int, int]] = field(default_factory=list)  # sphinx `:type` blocks
-
-
-@dataclass
-class _Section:
-    style: DocstringStyle
-    header: int  # first line of the header (== start for sphinx)
-    start: int  # first entry line
-    end: int  # one past the last entry line
-    indent: str  # entry indentation
-    entries: list[_Entry] = field(default_factory=list)
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _blank(line: str) -> bool:
-    return not line.strip()
-
-
-def _clean_name(raw: str) -> str:
-    return raw.replace("\\", "").lstrip("*")
-
-
-def _block_end(lines: list[str], index: int, indent: int, stop: int) -> int:
-    """One past the last line after `index` indented deeper than `indent` (blank lines
-    inside are kept, trailing ones are not)."""
-    end = index + 1
-    probe = end
-    while probe < stop:
-        if _blank(lines[probe]):
-            probe += 1
-            continue
-        if len(_indent(lines[probe])) <= indent:
-            break
-        probe += 1
-        end = probe
-    return end
-
-
-def _google(lines: list[str]) -> list[_Section]:
-    sections = []
-    for index, line in enumerate(lines):
-        header = _GOOGLE_HEADER.match(line)
-        if not header:
-            continue
-        depth = len(header.group(1)) if index else -1  # the first line has lost its indent
-        entries: list[_Entry] = []
-        probe = index + 1
-        entry_indent: str | None = None
-        end = index + 1
-        while probe < len(lines):
-            current = lines[probe]
-            if _blank(current):
-                probe += 1
-                continue
-            width = len(_indent(current))
-            if width <= depth or (entry_indent is not None and width < len(entry_indent)):
-                break
-            if entry_indent is None:
-                entry_indent = _indent(current)
-            entry = _GOOGLE_ENTRY.match(current)
-            if width == len(entry_indent) and entry:
-                stop = _block_end(lines, probe, width, len(lines))
-                entries.append(_Entry(_clean_name(entry.group(1)), probe, stop))
-                end = probe = stop
-                continue
-            probe += 1
-            end = probe
-        indent = entry_indent if entry_indent is not None else _indent(line) + "    "
-        sections.append(_Section("google", index, index + 1, end, indent, entries))
-    return sections
-
-
-def _numpy(lines: list[str]) -> list[_Section]:
-    sections = []
-    for index, line in enumerate(lines[:-1]):
-        header = _NUMPY_HEADER.match(line)
-        if not header or not _NUMPY_RULE.match(lines[index + 1]):
-            continue
-        depth = len(_indent(lines[index + 1]))  # the rule keeps its indent on line 0 too
-        entries: list[_Entry] = []
-        probe = index + 2
-        end = probe
-        while probe < len(lines):
-            current = lines[probe]
-            if _blank(current):
-                probe += 1
-                continue
-            width = len(_indent(current))
-            next_is_rule = probe + 1 < len(lines) and _NUMPY_RULE.match(lines[probe + 1])
-            entry = _NUMPY_ENTRY.match(current)
-            if width < depth or next_is_rule or (width == depth and not entry):
-                break
-            if width == depth and entry:
-                stop = _block_end(lines, probe, width, len(lines))
-                for raw in entry.group(1).split(","):
-                    entries.append(_Entry(_clean_name(raw.strip()), probe, stop))
-                end = probe = stop
-                continue
-            probe += 1
-            end = probe
-        sections.append(_Section("numpy", index, index + 2, end, " " * depth, entries))
-    return sections
-
-
-def _sphinx(lines: list[str]) -> list[_Section]:
-    entries: dict[str, _Entry] = {}
-    first = last = -1
-    indent = ""
-    for index, line in enumerate(lines):
-        param = _SPHINX_PARAM.match(line)
-        typed = _SPHINX_TYPE.match(line)
-        if not param and not typed:
-            continue
-        stop = _block_end(lines, index, len(_indent(line)), len(lines))
-        match = param or typed
-        assert match is not None
-        name = _clean_name(match.group(1))
-        if param:
-            entries.setdefault(name, _Entry(name, index, stop))
-            indent = _indent(line) if index or first < 0 else indent
-        elif name in entries:
-            entries[name].extra.append((index, stop))
-        else:
-            entries[name] = _Entry(name, -1, -1, [(index, stop)])
-        first = index if first < 0 else first
-        last = stop
-    if first < 0:
-        return []
-    if not indent and first == 0:
-        indent = next((_indent(x) for x in lines[1:] if x.strip()), "")
-    listed = [e for e in entries.values() if e.start >= 0]
-    return [_Section("sphinx", first, first, last, indent, listed)]
-
-
-_PARSERS = {"google": _google, "numpy": _numpy, "sphinx": _sphinx}
-
-
-def _parse(lines: list[str], style: DocstringStyle | None) -> list[_Section]:
-    order = [style] if style else []
-    order += [s for s in ("sphinx", "numpy", "google") if s != style]
-    for candidate in order:
-        sections = _PARSERS[candidate](lines)
-        if sections:
-            return sections
-    return []
-
-
-def detect_style(docstring: str) -> DocstringStyle | None:
-    """The style of a docstring's parameter section, or None when it has none."""
-    sections = _parse(docstring.splitlines(), None)
-    return sections[0].style if sections else None
-
-
-def documented_parameters(docstring: str, style: DocstringStyle | None = None) -> list[str] | None:
-    """The parameter names a docstring documents, in order (stars stripped), or None when it
-    has no parameter section at all. The style is detected; `style` is tried first."""
-    sections = _parse(docstring.splitlines(), style)
-    if not sections:
-        return None
-    return list(dict.fromkeys(entry.name for s in sections for entry in s.entries))
-
-
-def parameter_descriptions(docstring: str, style: DocstringStyle | None = None) -> dict[str, str]:
-    """The description written for each documented parameter, on one line."""
-    lines = docstring.splitlines()
-    out: dict[str, str] = {}
-    for section in _parse(lines, style):
-        for entry in section.entries:
-            first = lines[entry.start]
-            if section.style == "numpy":
-                text = " ".join(x.strip() for x in lines[entry.start + 1 : entry.end])
-            else:
-                head = first.split(":", 2)[-1] if section.style == "sphinx" else first
-                head = head.split(":", 1)[1] if section.style == "google" else head
-                rest = (x.strip() for x in lines[entry.start + 1 : entry.end])
-                text = " ".join([head.strip(), *rest])
-            if text.strip():
-                out[entry.name] = " ".join(text.split())
-    return out
-
-
-def summary_of(docstring: str | None) -> str | None:
-    """The first paragraph of a docstring on one line, or None."""
-    if not docstring:
-        return None
-    paragraph = docstring.strip().split("\n\n", 1)[0]
-    if _GOOGLE_HEADER.match(paragraph.splitlines()[0]) or paragraph.lstrip().startswith(":"):
-        return None
-    return " ".join(paragraph.split()) or None
-
-
-# ---- mending ------------------------------------------------------------------------------
-
-
 def fix_parameters(
     literal: str, parameters: Sequence[Parameter], style: DocstringStyle | None = None
 ) -> str | None:
@@ -439,7 +239,7 @@ def fix_parameters(
     """
     lines = literal.split("\n")
     eol = "\r" if lines and lines[0].endswith("\r") else ""
-    sections = _parse(lines, style)
+    sections = parse_sections(lines, style)
     if not sections:
         return None
     wanted = {p.name for p in parameters}
@@ -476,7 +276,7 @@ def fix_parameters(
             }
             body.extend(
                 lines[i] for i in range(section.start, section.end)
-                if i not in taken and not _SPHINX_TYPE.match(lines[i]) and not _blank(lines[i])
+                if i not in taken and not SPHINX_TYPE.match(lines[i]) and not blank(lines[i])
             )  # fmt: skip
         if body:
             edits.append((section.start, section.end, body))
@@ -484,9 +284,9 @@ def fix_parameters(
             stop = section.end
             if (
                 stop < len(lines)
-                and _blank(lines[stop])
+                and blank(lines[stop])
                 and section.header > 0
-                and _blank(lines[section.header - 1])
+                and blank(lines[section.header - 1])
             ):
                 stop += 1
             edits.append((section.header, stop, []))
