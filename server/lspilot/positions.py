@@ -1,27 +1,166 @@
 """The one place where string offsets become LSP positions and back.
 
-Inside the server every position is a Python string offset into the document text. pygls's
-``TextDocument`` converts through the position codec of the negotiated encoding (utf-16 by
-default, utf-8 or utf-32 when the client offers them), so emoji and CJK columns are right in
-every client.
+Inside the server every position is a Python string offset into the document text. At the
+LSP boundary a position is a line and a column in the code units of the negotiated encoding
+(utf-16 by default, utf-8 or utf-32 when the client offers them), so emoji and CJK columns are
+right in every client.
+
+Lines break exactly where LSP says: at ``\\n``, ``\\r\\n`` and ``\\r`` only (not at ``\\f``,
+``\\v``, ``\\x85`` or U+2028/2029, where ``str.splitlines`` would). A column past the end of a
+line means the end of that line (never the next line, never between ``\\r`` and ``\\n``); a
+line past the end means the end of the text. Lone surrogates (an editor may send
+``"\\ud800"``) count as one code unit in utf-16 and three bytes in utf-8, as the editor
+counts them.
+
+`LineIndex` splits a text once (a regex scan in C) and finds each offset by bisection; the
+index of an open document is kept with it until the document changes, so features convert as
+many positions as they like for the price of one scan per version.
 """
 
 from __future__ import annotations
 
+import re
+import weakref
+from bisect import bisect_right
+
 from lsprotocol import types
 from pygls.workspace import TextDocument
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+UTF8: str = types.PositionEncodingKind.Utf8.value
+UTF16: str = types.PositionEncodingKind.Utf16.value
+UTF32: str = types.PositionEncodingKind.Utf32.value
+
+
+def _units(text: str, encoding: str) -> int:
+    """How many code units of `encoding` `text` takes."""
+    if encoding == UTF32 or text.isascii():
+        return len(text)
+    if encoding == UTF8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _column(line: str, units: int, encoding: str) -> int:
+    """The string column of `units` code units into `line` (clamped to the line's end).
+
+    A position inside a character (the second half of a surrogate pair, a byte inside a
+    UTF-8 sequence) means the start of that character.
+    """
+    if units <= 0:
+        return 0
+    if encoding == UTF32 or line.isascii():
+        return min(units, len(line))
+    count = 0
+    for column, ch in enumerate(line):
+        code = ord(ch)
+        if encoding == UTF8:
+            width = 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+        else:
+            width = 2 if code > 0xFFFF else 1
+        if count + width > units:
+            return column
+        count += width
+    return len(line)
+
+
+class LineIndex:
+    """Line starts of one text, by LSP's line breaks; converts offsets and positions."""
+
+    __slots__ = ("_ends", "_starts", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts = [0]
+        self._ends: list[int] = []  # where each line's content ends (before its line break)
+        for match in LINE_BREAK.finditer(text):
+            self._ends.append(match.start())
+            self._starts.append(match.end())
+        self._ends.append(len(text))
+
+    @property
+    def line_count(self) -> int:
+        """How many lines the text has (a final line break starts an empty last line)."""
+        return len(self._starts)
+
+    def line_of(self, offset: int) -> int:
+        """The 0-based line holding string `offset` (a line break belongs to its line)."""
+        return bisect_right(self._starts, max(0, offset)) - 1
+
+    def line_start(self, line: int) -> int:
+        """The offset of the first character of `line`."""
+        return self._starts[min(max(0, line), len(self._starts) - 1)]
+
+    def line_end(self, line: int) -> int:
+        """The offset where the content of `line` ends (before its line break)."""
+        return self._ends[min(max(0, line), len(self._ends) - 1)]
+
+    def line_text(self, line: int) -> str:
+        """The content of `line`, without its line break."""
+        return self.text[self.line_start(line) : self.line_end(line)]
+
+    def offset(self, position: types.Position, encoding: str = UTF16) -> int:
+        """The string offset of an LSP `position` (clamped: see the module's docstring)."""
+        if position.line >= len(self._starts):
+            return len(self.text)
+        if position.line < 0:
+            return 0
+        start = self._starts[position.line]
+        line = self.text[start : self._ends[position.line]]
+        return start + _column(line, position.character, encoding)
+
+    def position(self, offset: int, encoding: str = UTF16) -> types.Position:
+        """The LSP position of string `offset` (inside a line break: the end of that line)."""
+        offset = min(max(0, offset), len(self.text))
+        line = self.line_of(offset)
+        start = self._starts[line]
+        column = min(offset, self._ends[line]) - start
+        text = self.text[start : start + column]
+        return types.Position(line=line, character=_units(text, encoding))
+
+    def range(self, start: int, end: int, encoding: str = UTF16) -> types.Range:
+        """The LSP range of the string offsets ``[start, end)``."""
+        return types.Range(start=self.position(start, encoding), end=self.position(end, encoding))
+
+    def line_column(self, offset: int) -> tuple[int, int]:
+        """1-based line and column (in code points) of `offset`, as compilers report them."""
+        position = self.position(offset, UTF32)
+        return position.line + 1, position.character + 1
+
+
+# The index of each open document, for the text it was built from.
+_INDEXES: weakref.WeakKeyDictionary[TextDocument, LineIndex] = weakref.WeakKeyDictionary()
+
+
+def index_of(doc: TextDocument) -> LineIndex:
+    """The line index of `doc`'s current text (built once per version of the text)."""
+    text = doc.source
+    index = _INDEXES.get(doc)
+    if index is None or index.text is not text:
+        index = LineIndex(text)
+        _INDEXES[doc] = index
+    return index
+
+
+def encoding_of(doc: TextDocument) -> str:
+    """The position encoding negotiated with the client, as `doc` knows it."""
+    encoding = doc.position_codec.encoding or UTF16
+    return str(getattr(encoding, "value", encoding))
 
 
 def offset_at(doc: TextDocument, position: types.Position) -> int:
     """The string offset of an LSP `position` (in the negotiated encoding) in `doc`."""
-    return doc.offset_at_position(position)
+    return index_of(doc).offset(position, encoding_of(doc))
 
 
 def position_at(doc: TextDocument, offset: int) -> types.Position:
     """The LSP position (in the negotiated encoding) of string `offset` in `doc`."""
-    return doc.client_position_at_offset(max(0, min(offset, len(doc.source))))
+    return index_of(doc).position(offset, encoding_of(doc))
 
 
 def lsp_range(doc: TextDocument, start: int, end: int) -> types.Range:
     """The LSP range of the string offsets ``[start, end)`` in `doc`."""
-    return types.Range(start=position_at(doc, start), end=position_at(doc, end))
+    index = index_of(doc)
+    encoding = encoding_of(doc)
+    return index.range(start, end, encoding)

@@ -7,15 +7,16 @@ from lsprotocol import types
 from pygls.workspace import PositionCodec, TextDocument
 
 from lspilot.assistant.tasks import ReviewIssue
-from lspilot.features.review.anchoring import (
+from lspilot.features.diagnostics.report import to_diagnostics
+from lspilot.positions import LineIndex
+from lspilot.review.anchoring import (
     AnchoredIssue,
     AnchorResult,
     anchor_issues,
     find_quote,
     select_issues,
 )
-from lspilot.features.review.layout import ChunkAt, PlacedIssue, ReviewStore, place
-from lspilot.features.review.report import PositionMap, to_diagnostics
+from lspilot.review.layout import ChunkAt, PlacedIssue, ReviewStore, place
 
 CHUNK = 'def total(items):\n    s = 0\n    for i in items:\n        s += i\n    return "🎉" + s\n'
 
@@ -157,18 +158,15 @@ TEXT = "a = '🎉'\r\nb = 'ключ'  # 中文\n\n    c = 1\nlast"
         types.PositionEncodingKind.Utf32,
     ],
 )
-def test_position_map_agrees_with_pygls_for_every_offset(encoding: str) -> None:
+def test_line_index_agrees_with_pygls_inside_the_text(encoding: str) -> None:
+    # TEXT breaks lines at "\r\n" and "\n", where pygls's line splitting is LSP's too.
     doc = TextDocument("file:///t.py", TEXT, position_codec=PositionCodec(encoding))
-    positions = PositionMap(doc)
-    for offset in range(len(TEXT) + 2):
-        assert positions.position(offset) == position_at_offset(doc, offset), offset
-
-
-def position_at_offset(doc: TextDocument, offset: int) -> types.Position:
-    """pygls's own conversion (with the end-of-text case pygls returns for longer offsets)."""
-    if offset >= len(doc.source):
-        return types.Position(line=len(doc.lines), character=0)
-    return doc.client_position_at_offset(offset)
+    index = LineIndex(TEXT)
+    between = TEXT.index("\r\n") + 1  # between \r and \n: pygls says after \r, LSP has no such
+    for offset in range(len(TEXT)):
+        if offset != between:
+            assert index.position(offset, encoding) == doc.client_position_at_offset(offset)
+    assert index.position(between, encoding) == index.position(between - 1, encoding)
 
 
 def test_diagnostics_carry_source_severity_version_and_fix() -> None:

@@ -12,12 +12,12 @@ from lspilot.cli.check.report import (
     CheckReport,
     FileResult,
     Issue,
-    LineIndex,
     render_json,
     render_sarif,
     render_text,
     shown_path,
 )
+from lspilot.positions import LineIndex
 
 SCHEMA = json.loads(
     (
@@ -51,10 +51,10 @@ def report(*severities: str, **kw: object) -> CheckReport:
 def test_line_index_counts_code_points() -> None:
     text = "a = '🙂'\nb = 'café'  # x\n"
     index = LineIndex(text)
-    assert index.position(0) == (1, 1)
-    assert index.position(text.index("'", 5)) == (1, 7)  # the emoji is one column
-    assert index.position(text.index("#")) == (2, 13)
-    assert index.position(len(text)) == (3, 1)
+    assert index.line_column(0) == (1, 1)
+    assert index.line_column(text.index("'", 5)) == (1, 7)  # the emoji is one column
+    assert index.line_column(text.index("#")) == (2, 13)
+    assert index.line_column(len(text)) == (3, 1)
 
 
 @pytest.mark.parametrize(

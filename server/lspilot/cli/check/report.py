@@ -8,7 +8,6 @@ relative to the folder `check` ran in when they are inside it.
 from __future__ import annotations
 
 import json
-from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,22 +74,6 @@ class CheckReport:
             return False
         ceiling = SEVERITY_RANK[fail_on]
         return any(SEVERITY_RANK[i.severity] <= ceiling for _, i in self.issues())
-
-
-class LineIndex:
-    """String offsets of one text to 1-based (line, column) in code points."""
-
-    def __init__(self, text: str) -> None:
-        self._starts = [0]
-        at = text.find("\n")
-        while at >= 0:
-            self._starts.append(at + 1)
-            at = text.find("\n", at + 1)
-
-    def position(self, offset: int) -> tuple[int, int]:
-        """1-based line and column of `offset`."""
-        line = bisect_right(self._starts, offset) - 1
-        return line + 1, offset - self._starts[line] + 1
 
 
 def shown_path(path: Path, base: Path) -> str:

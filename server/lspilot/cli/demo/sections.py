@@ -17,6 +17,7 @@ from typing import Any
 from lsprotocol import types
 
 from lspilot.cli.demo.session import EXAMPLE, Printer, locate, status
+from lspilot.positions import LineIndex
 
 # Where the example's actions are shown: (label, symbol, the text that locates it).
 DOCUMENT_TARGET = ("reserve", "def reserve(")
@@ -26,34 +27,14 @@ COMMENT = re.compile(r"^[ \t]*#(?!!)", re.MULTILINE)
 # ---- positions and edits ----------------------------------------------------------------
 
 
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    for match in re.finditer("\n", text):
-        starts.append(match.end())
-    return starts
-
-
 def offset_of(text: str, position: types.Position) -> int:
     """The string offset of an LSP position (UTF-16 columns, as the demo client negotiates)."""
-    starts = _line_starts(text)
-    if position.line >= len(starts):
-        return len(text)
-    start = starts[position.line]
-    end = starts[position.line + 1] - 1 if position.line + 1 < len(starts) else len(text)
-    units = 0
-    for index in range(start, end):
-        if units >= position.character:
-            return index
-        units += 2 if ord(text[index]) > 0xFFFF else 1
-    return end
+    return LineIndex(text).offset(position)
 
 
 def position_at(text: str, offset: int) -> types.Position:
     """The LSP position (UTF-16 columns) of a string offset."""
-    line = text.count("\n", 0, offset)
-    line_start = text.rfind("\n", 0, offset) + 1
-    column = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text[line_start:offset])
-    return types.Position(line=line, character=column)
+    return LineIndex(text).position(offset)
 
 
 def edits_for(edit: types.WorkspaceEdit, uri: str) -> list[types.TextEdit]:

@@ -17,6 +17,8 @@ from typing import Any
 
 from lsprotocol import types
 
+from lspilot.positions import LineIndex
+
 EXAMPLE = "inventory.py"
 # (symbol, the text around it that locates the occurrence to hover on)
 HOVERS = [
@@ -62,11 +64,7 @@ def locate(text: str, symbol: str, around: str) -> types.Position | None:
     at = text.find(around)
     if at < 0:
         return None
-    offset = at + around.index(symbol)
-    line = text.count("\n", 0, offset)
-    column = offset - (text.rfind("\n", 0, offset) + 1)
-    # The example is ASCII: UTF-16 columns equal string columns.
-    return types.Position(line=line, character=column)
+    return LineIndex(text).position(at + around.index(symbol))  # UTF-16, as the demo negotiates
 
 
 @asynccontextmanager
