@@ -116,5 +116,5 @@ def check_vscode(section: Section) -> None:
         section.add(
             INFO,
             "no lspilot VS Code extension installed",
-            "`code --install-extension lspilot-*.vsix` (built by `make vsix`)",
+            "`code --install-extension clients/vscode/out/lspilot.vsix` (built by `make vsix`)",
         )
