@@ -125,7 +125,7 @@ class Assistant:
         self.on_change: Callable[[], None] | None = None
         self._build_limits(settings)
         # The daily budget is shared by every lspilot process of the user (under the cache).
-        self.meter = Meter(settings, self.cache.directory)
+        self.meter = Meter(settings, self._meter_dir(settings))
         self.requests = 0
         self.failures: Counter[str] = Counter()
         self.tokens_in = 0
@@ -140,6 +140,10 @@ class Assistant:
         self.rate_limiter = RateLimiter(limits.requests_per_minute)
         self.semaphore = asyncio.Semaphore(limits.max_concurrent)
         self.breaker = CircuitBreaker(limits.breaker_threshold, limits.breaker_cooldown_s)
+
+    def _meter_dir(self, settings: Settings) -> Path | None:
+        """Where the shared budget and the usage log live: the cache folder, unless it is off."""
+        return self.cache.directory if settings.cache.enabled else None
 
     # ---- the request path ---------------------------------------------------------------
 
@@ -375,7 +379,7 @@ class Assistant:
             settings.usage,
             settings.max_output_tokens,
         ):
-            meter, self.meter = self.meter, Meter(settings, self.cache.directory)
+            meter, self.meter = self.meter, Meter(settings, self._meter_dir(settings))
             self._spawn(meter.aclose())
         if engine_inputs(old) != engine_inputs(settings):
             self._spawn(self._reselect(settings))
