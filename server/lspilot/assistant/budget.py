@@ -82,7 +82,12 @@ class SharedTokenBudget:
         self._warned = False
         #: Last known tokens used today (all processes), for the status without disk access.
         self.known_used = 0
-        self.exhausted = False
+        self._exhausted_on: dt.date | None = None
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether a request was refused today for want of budget (resets the next day)."""
+        return self._exhausted_on is not None and self._exhausted_on == self._today()
 
     # ---- the store ----------------------------------------------------------------------
 
@@ -156,12 +161,12 @@ class SharedTokenBudget:
             return True
 
         if not self._update(take):
-            self.exhausted = True
+            self._exhausted_on = self._today()
             raise BudgetExceededError(
                 f"daily token budget of {self.daily} reached",
                 user_message=self.exhausted_message(),
             )
-        self.exhausted = False
+        self._exhausted_on = None
         return Reservation(rid, day, tokens)
 
     def settle(self, reservation: Reservation, used: int) -> None:
