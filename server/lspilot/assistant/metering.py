@@ -55,6 +55,13 @@ class Meter:
             (directory or Path(".")) / "usage", enabled=settings.usage.enabled and bool(directory)
         )
         self._pending: set[asyncio.Future[Any]] = set()
+        self._background(self._seed)
+
+    def _seed(self) -> None:
+        """Today's totals so far (all processes): from the log and the budget store."""
+        self.log.seed()
+        if self.budget.daily:
+            self.budget.used_today()
 
     async def reserve(self, request: AnyTaskInput) -> Reservation:
         """Hold the tokens `request` may use (raises `BudgetExceededError`)."""

@@ -123,7 +123,27 @@ class UsageLog:
         self._lock = threading.Lock()
         self._warned = False
         self._day = dt.date.today()
+        self._started = now_ts()
         self.today: dict[str, int] = _empty_totals()
+
+    def seed(self) -> None:
+        """Add today's earlier requests (every process, from the log) to today's totals."""
+        if not self.enabled:
+            return
+        midnight = dt.datetime.combine(
+            self._day, dt.time(), tzinfo=dt.datetime.now().astimezone().tzinfo
+        )
+        started = parse_ts(self._started)
+        earlier = [e for e in read_entries(self.directory, midnight) if parse_ts(e.ts) < started]
+        with self._lock:
+            for e in earlier:
+                self._add(e)
+
+    def _add(self, entry: UsageEntry) -> None:
+        self.today["requests"] += 1
+        self.today["cached"] += int(entry.cached)
+        self.today["prompt_tokens"] += entry.prompt_tokens
+        self.today["completion_tokens"] += entry.completion_tokens
 
     def record(self, entry: UsageEntry) -> None:
         """Append `entry` (thread-safe) and add it to today's totals."""
@@ -131,10 +151,7 @@ class UsageLog:
             today = dt.date.today()
             if today != self._day:
                 self._day, self.today = today, _empty_totals()
-            self.today["requests"] += 1
-            self.today["cached"] += int(entry.cached)
-            self.today["prompt_tokens"] += entry.prompt_tokens
-            self.today["completion_tokens"] += entry.completion_tokens
+            self._add(entry)
             if not self.enabled:
                 return
             try:
