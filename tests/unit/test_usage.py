@@ -73,7 +73,9 @@ def test_old_entries_are_left_out_of_a_period(tmp_path: Path) -> None:
 
 def test_todays_totals_start_from_what_every_process_logged_today(tmp_path: Path) -> None:
     earlier = UsageLog(tmp_path)
-    earlier.record(entry(prompt_tokens=5))
+    # A moment before the next log starts (timestamps have millisecond resolution).
+    moment = dt.datetime.now(dt.UTC) - dt.timedelta(milliseconds=5)
+    earlier.record(entry(ts=moment.isoformat(timespec="milliseconds"), prompt_tokens=5))
     earlier.record(entry(ts="2020-01-01T00:00:00+00:00", prompt_tokens=7))  # not today
     later = UsageLog(tmp_path)
     later.seed()
