@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 from pygls.uris import from_fs_path
-from tests.e2e.conftest import LspilotClient, lsp_session, wait_for
+from tests.e2e.conftest import WAIT_TIMEOUT, LspilotClient, lsp_session, wait_for
 from tests.fakes.model_server import FakeModelServer
 
 MAIN = '''import json
@@ -53,6 +53,8 @@ class Ledger:
     """UNRELATED_LEDGER_DOC"""
 '''
 
+INDEX_2000_TIMEOUT = 300.0
+
 VAULT = '''def vault_key() -> str:
     """EXCLUDED_VAULT_DOC"""
     return "EXCLUDED_VAULT_BODY"
@@ -79,9 +81,11 @@ def model_env(model_env: dict[str, str]) -> dict[str, str]:
     return {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
 
 
-async def index_ready(client: LspilotClient) -> dict[str, Any]:
+async def index_ready(client: LspilotClient, timeout: float = WAIT_TIMEOUT) -> dict[str, Any]:  # noqa: ASYNC109
     """Wait until the status says the workspace index is built."""
-    return await client.wait_for_status(lambda s: (s.get("context") or {}).get("ready"))
+    return await client.wait_for_status(
+        lambda s: bool((s.get("context") or {}).get("ready")), timeout=timeout
+    )
 
 
 async def hover_on(client: LspilotClient, uri: str, needle: str) -> str:
@@ -228,7 +232,8 @@ async def test_the_index_is_built_in_the_background_with_progress_and_kept_on_di
                 f'def f{m}(x: int) -> int:\n    """Helper {p}.{m}."""\n    return x + {m}\n'
             )
     async with lsp_session(env=model_env, workspace=workspace, work_done_progress=True) as client:
-        status = await index_ready(client)
+        # A hang guard for a busy CI machine, not a speed requirement.
+        status = await index_ready(client, timeout=INDEX_2000_TIMEOUT)
         assert status["context"]["files"] == 2000
         assert status["context"]["parsed"] == 2000
         titles = [
@@ -252,7 +257,7 @@ async def test_the_index_is_built_in_the_background_with_progress_and_kept_on_di
     # The next session reuses what is stored: nothing is parsed again.
     (workspace / "pkg0" / "mod0.py").write_text("def changed() -> None:\n    pass\n")
     async with lsp_session(env=model_env, workspace=workspace) as client:
-        status = await index_ready(client)
+        status = await index_ready(client, timeout=INDEX_2000_TIMEOUT)
         assert status["context"]["files"] == 2000
         assert (status["context"]["reused"], status["context"]["parsed"]) == (1999, 1)
 

@@ -19,6 +19,7 @@ key) changes when what the code relies on changes, and not when an unrelated lin
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -79,7 +80,7 @@ def names_used(source: Source, start: int, end: int) -> list[str]:
     """Names (and `a.b` attribute paths) used between the offsets: calls first, in order."""
     text = source.text[start:end]
     found = list(source.calls_in(start, end))
-    found += [m.group(0) for m in _NAME.finditer(text)]
+    found += [m.group(0) for m in _NAME.finditer(text) if not keyword.iskeyword(m.group(0))]
     return list(dict.fromkeys(found))
 
 
