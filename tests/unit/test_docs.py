@@ -23,6 +23,7 @@ DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 COMMAND = re.compile(r"`lspilot ([a-z][a-z-]+)")
 MAKE = re.compile(r"`make ([a-z][a-z0-9-]*)")
+FILE_ENDINGS = {"py", "md", "toml", "json", "jsonl", "lua", "ts", "js", "el"}  # `usage.py`
 SETTING = re.compile(r"`([a-z][A-Za-z]+(?:\.[a-z][A-Za-z]+)*)`")
 
 
@@ -81,7 +82,8 @@ def test_every_setting_named_exists(doc: Path) -> None:
         name
         for name in SETTING.findall(doc.read_text(encoding="utf-8"))
         # A name that starts like a setting (a section, or a dotted top-level key) must be one.
-        if (name.split(".")[0] in sections or (name.split(".")[0] in LEAVES and "." in name))
+        if name.rsplit(".", 1)[-1] not in FILE_ENDINGS
+        and (name.split(".")[0] in sections or (name.split(".")[0] in LEAVES and "." in name))
         and name not in known
     )
     assert unknown == []

@@ -293,13 +293,17 @@ async def test_bad_output_does_not_count_towards_the_breaker(
 
 
 async def test_daily_budget_stops_requests(model_server: FakeModelServer, tmp_path: Path) -> None:
-    assistant = await build(model_server, tmp_path, limits={"daily_token_budget": 50})
-    model_server.script(Reply(content="spent", usage=(40, 20)))
+    # A request reserves its prompt (estimated generously) plus the whole output allowance.
+    assistant = await build(
+        model_server, tmp_path, limits={"daily_token_budget": 2000}, max_output_tokens=100
+    )
+    model_server.script(Reply(content="spent", usage=(1500, 400)))
     await assistant.run(ExplainInput(code=CODE))
+    await assistant.meter.drain()
     with pytest.raises(BudgetExceededError):
         await assistant.run(ExplainInput(code="y = 1"))
     assert len(model_server.chat_requests()) == 1
-    assert assistant.stats()["budget_used"] == 60
+    assert assistant.stats()["budget_used"] == 1900
     # A cached answer costs nothing and is still served.
     assert (await assistant.run(ExplainInput(code=CODE))).meta.cached
     await assistant.aclose()

@@ -119,8 +119,14 @@ RULES = [
     (
         "lspilot.assistant",
         ["lspilot.features", "lspilot.review", "lspilot.server", "lspilot.session",
-         "lspilot.cli"],
-        "the provider layer knows no feature, server or command line",
+         "lspilot.cli", "lspilot.context"],
+        "the provider layer knows no feature, server, command line or workspace context",
+    ),
+    (
+        "lspilot.context",
+        ["lspilot.features", "lspilot.review", "lspilot.server", "lspilot.session",
+         "lspilot.cli", "lspilot.assistant"],
+        "the workspace context sits between review and the assistant and knows no LSP",
     ),
     (
         "lspilot.review",

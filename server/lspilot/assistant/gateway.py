@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from lspilot.assistant.errors import (
     RateLimitError,
     UnavailableError,
 )
-from lspilot.assistant.limits import CircuitBreaker, RateLimiter, TokenBudget
+from lspilot.assistant.limits import CircuitBreaker, RateLimiter
+from lspilot.assistant.metering import Meter
 from lspilot.assistant.retry import call_with_retry
 from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult, Usage
 
@@ -122,6 +124,8 @@ class Assistant:
         #: Called when a model request starts or ends (the server sends its status then).
         self.on_change: Callable[[], None] | None = None
         self._build_limits(settings)
+        # The daily budget is shared by every lspilot process of the user (under the cache).
+        self.meter = Meter(settings, self._meter_dir(settings))
         self.requests = 0
         self.failures: Counter[str] = Counter()
         self.tokens_in = 0
@@ -135,8 +139,11 @@ class Assistant:
         limits = settings.limits
         self.rate_limiter = RateLimiter(limits.requests_per_minute)
         self.semaphore = asyncio.Semaphore(limits.max_concurrent)
-        self.budget = TokenBudget(limits.daily_token_budget)
         self.breaker = CircuitBreaker(limits.breaker_threshold, limits.breaker_cooldown_s)
+
+    def _meter_dir(self, settings: Settings) -> Path | None:
+        """Where the shared budget and the usage log live: the cache folder, unless it is off."""
+        return self.cache.directory if settings.cache.enabled else None
 
     # ---- the request path ---------------------------------------------------------------
 
@@ -190,6 +197,7 @@ class Assistant:
         if result is None:
             return None
         self.cache_hits += 1
+        self.meter.hit(engine, request)
         return self._as_cached(result)
 
     async def run(self, request: AnyTaskInput) -> TaskResult:
@@ -203,6 +211,7 @@ class Assistant:
             hit = await self.cache.get(key)
             if hit is not None:
                 self.cache_hits += 1
+                self.meter.hit(engine, request)
                 return self._as_cached(hit)
             self.cache_misses += 1
         flight = self._inflight.get(key)
@@ -250,11 +259,12 @@ class Assistant:
 
     async def _call(self, engine: Engine, request: AnyTaskInput, key: str) -> TaskResult:
         """One logical request: budget, breaker, retried attempts, counters, cache."""
+        started, held, result, outcome = time.monotonic(), None, None, "cancelled"
         try:
             if self._local(engine):
                 result = await self._attempt(engine, request, limited=False)
             else:
-                self.budget.check()
+                held = await self.meter.reserve(request)
                 self.breaker.before()
                 try:
                     result = await call_with_retry(
@@ -271,14 +281,18 @@ class Assistant:
                     self.breaker.release()
                     raise
                 self.breaker.record_success()
+            outcome = "ok"
         except AssistantError as error:
-            self.failures[type(error).__name__] += 1
+            outcome = type(error).__name__
+            self.failures[outcome] += 1
             self.last_error = error.user_message
             raise
+        finally:
+            self.meter.done(engine, request, result, held, outcome, started)
+        self.last_error = ""  # requests succeed again: the last error is history
         usage = result.meta.usage
         self.tokens_in += usage.prompt_tokens
         self.tokens_out += usage.completion_tokens
-        self.budget.spend(usage.prompt_tokens + usage.completion_tokens)
         if not self._local(engine):
             try:
                 await self.cache.set(key, result)
@@ -345,8 +359,7 @@ class Assistant:
             "deduped": self.deduped,
             "in_flight": len(self._inflight),
             "breaker": str(self.breaker.state),
-            "budget_used": self.budget.used,
-            "budget_daily": self.budget.daily,
+            **self.meter.stats(),
             "cache": self.cache.stats(),
         }
 
@@ -360,6 +373,14 @@ class Assistant:
         if old.cache != settings.cache:
             previous, self.cache = self.cache, ResultCache(settings.cache)
             self._spawn(previous.aclose())
+        if (old.limits, old.cache, old.usage, old.max_output_tokens) != (
+            settings.limits,
+            settings.cache,
+            settings.usage,
+            settings.max_output_tokens,
+        ):
+            meter, self.meter = self.meter, Meter(settings, self._meter_dir(settings))
+            self._spawn(meter.aclose())
         if engine_inputs(old) != engine_inputs(settings):
             self._spawn(self._reselect(settings))
 
@@ -408,4 +429,5 @@ class Assistant:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._retired.append(self.engine)
         await self._close_retired()
+        await self.meter.aclose()
         await self.cache.aclose()

@@ -76,6 +76,7 @@ class DocumentInput(TaskInput):
     attributes: tuple[str, ...] = ()  # class attributes, for classes
     existing_docstring: str | None = None
     style: DocstringStyle = "google"
+    context: str = ""  # what the definition uses (imports, helpers' signatures)
 
 
 class GenerateInput(TaskInput):
@@ -86,6 +87,7 @@ class GenerateInput(TaskInput):
     before: str = ""  # code above the comment (trimmed to a budget by the feature)
     after: str = ""  # code below the insertion point
     indent: str = ""
+    context: str = ""  # what the code around uses (imports, helpers' signatures)
 
 
 class ReviewInput(TaskInput):

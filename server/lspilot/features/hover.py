@@ -16,6 +16,7 @@ from lsprotocol import types
 
 from lspilot.assistant.errors import AssistantError
 from lspilot.assistant.tasks import ExplainInput, ExplainResult
+from lspilot.features.workspace import task_context
 from lspilot.positions import lsp_range, offset_at
 
 if TYPE_CHECKING:
@@ -56,6 +57,11 @@ async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | N
         body = f"_{excluded}_"
     else:
         request = _explain_request(ls, source, ident.name, definition, ident.start)
+        if definition is not None and definition.kind not in ("parameter",):
+            # What the definition uses (imports, helpers' signatures), from the workspace.
+            extra = await task_context(ls, doc, source, definition.start, definition.end)
+            if extra:
+                request = request.model_copy(update={"context": extra})
         body, offline = await _explanation(ls, request)
         if offline and definition is not None:
             header = ""  # the offline explanation is built from the same signature and docstring

@@ -55,6 +55,41 @@ class LimitSettings(SettingsSection):
     max_input_chars: int = Field(
         default=24_000, ge=1_000, description="Most characters of code sent in one request."
     )
+    max_tokens_per_request: int = Field(
+        default=0,
+        ge=0,
+        description="Most tokens (in + out) one request may use; 0 means no cap.",
+    )
+
+
+class ContextSettings(SettingsSection):
+    enabled: bool = Field(
+        default=True,
+        description="Send the code a task uses (imports, called functions' signatures) with it.",
+    )
+    max_tokens: int = Field(
+        default=1500, ge=0, le=100_000, description="Most tokens of context per task."
+    )
+    index_max_files: int = Field(
+        default=5000, ge=0, le=200_000, description="Most workspace files the symbol index reads."
+    )
+
+
+def _default_prices() -> dict[str, tuple[float, float]]:
+    return {}
+
+
+class UsageSettings(SettingsSection):
+    enabled: bool = Field(
+        default=True, description="Record every model request (no code) under the cache folder."
+    )
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=_default_prices,
+        description=(
+            "USD per million tokens (input, output) by model name, over the built-in table;"
+            ' e.g. {"my-model": [0.5, 1.5]}.'
+        ),
+    )
 
 
 class CacheSettings(SettingsSection):
@@ -167,6 +202,12 @@ class Settings(SettingsSection):
     )
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Request limits.")
     cache: CacheSettings = Field(default_factory=CacheSettings, description="Result cache.")
+    context: ContextSettings = Field(
+        default_factory=ContextSettings, description="Workspace context sent with a task."
+    )
+    usage: UsageSettings = Field(
+        default_factory=UsageSettings, description="The local record of model requests."
+    )
     hover: HoverSettings = Field(default_factory=HoverSettings, description="Hover explanations.")
     code_actions: CodeActionSettings = Field(
         default_factory=CodeActionSettings, description="Code actions."

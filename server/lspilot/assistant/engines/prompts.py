@@ -182,7 +182,11 @@ def _document(request: DocumentInput, budget: int) -> list[Message]:
             "The current docstring, to update (keep what is still true):\n"
             + request.existing_docstring
         )
-    parts.append("The definition:\n" + _fence(clip(request.code, budget), request.language))
+    code = clip(request.code, budget)
+    context = clip(request.context, budget - len(code))
+    if context:
+        parts.append("Context from the same project:\n" + _fence(context, request.language))
+    parts.append("The definition:\n" + _fence(code, request.language))
     return _messages(system, parts)
 
 
@@ -199,6 +203,9 @@ def _generate(request: GenerateInput, budget: int) -> list[Message]:
         parts.append("Code above the comment:\n" + _fence(before, request.language))
     if after:
         parts.append("Code below the insertion point:\n" + _fence(after, request.language))
+    context = clip(request.context, max(budget - len(comment) - len(before) - len(after), 0))
+    if context:
+        parts.append("Context from the same project:\n" + _fence(context, request.language))
     parts.append(f"Reply with one ```{request.language} block containing only the new code.")
     return _messages(_GENERATE_SYSTEM, parts)
 

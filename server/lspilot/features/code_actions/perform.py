@@ -32,6 +32,7 @@ from lspilot.features.code_actions.edits import EditPlan, apply_edits, workspace
 from lspilot.features.code_actions.listing import DATA_TAG
 from lspilot.features.code_actions.offers import fingerprint
 from lspilot.features.code_actions.progress import cancellable
+from lspilot.features.workspace import task_context
 
 if TYPE_CHECKING:
     from lspilot.session import LspilotServer
@@ -137,6 +138,10 @@ async def compute_edit(ls: LspilotServer, request: Request) -> types.WorkspaceEd
     if isinstance(jobs, str):
         tell(ls, f"lspilot: {jobs}", types.MessageType.Warning)
         return None
+    if source is not None and request.action == "document":
+        for job, (start, end) in zip(jobs, spans, strict=True):
+            context = await task_context(ls, doc, source, start, end)
+            job.request = job.request.model_copy(update={"context": context})
     assistant = await ls.get_assistant()
     if any(j.request.task == Task.GENERATE for j in jobs) and not assistant.engine.supports(
         Task.GENERATE
@@ -199,6 +204,11 @@ async def explain(ls: LspilotServer, request: Request) -> None:
     start, end = spans[0]
     language = source.language if source is not None else (doc.language_id or "text")
     explain_input = explain_request(source, doc.source, start, end, language)
+    if source is not None:
+        extra = await task_context(ls, doc, source, start, end)
+        if extra:
+            context = f"{extra}\n\n{explain_input.context}".strip()
+            explain_input = explain_input.model_copy(update={"context": context})
     assistant = await ls.get_assistant()
     work = asyncio.ensure_future(assistant.run(explain_input))
     try:

@@ -1,0 +1,176 @@
+"""Metering for the gateway: the shared token budget and the usage log around each request.
+
+`Meter.reserve` runs before a request leaves (in a worker thread: the budget store is on
+disk); `Meter.done` settles the reservation and records the request, in the background so
+the answer is not held up by a disk write. Cache hits are recorded too (`Meter.hit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lspilot.assistant.budget import Reservation, SharedTokenBudget, estimate_tokens
+from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult
+from lspilot.assistant.usage import UsageEntry, UsageLog, now_ts
+
+if TYPE_CHECKING:
+    from lspilot.assistant.engines.base import Engine
+    from lspilot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Characters per token when the endpoint reports no usage (a typical tokenizer on code).
+ESTIMATE_CHARS_PER_TOKEN = 4
+
+
+def input_chars(request: AnyTaskInput) -> int:
+    """Characters of text in `request` (every string field, nested ones too)."""
+
+    def walk(value: Any) -> int:
+        if isinstance(value, str):
+            return len(value)
+        if isinstance(value, dict):
+            return sum(walk(v) for v in value.values())
+        if isinstance(value, list | tuple):
+            return sum(walk(v) for v in value)
+        return 0
+
+    return walk(request.model_dump(mode="json"))
+
+
+class Meter:
+    """The budget and the usage log of one assistant."""
+
+    def __init__(self, settings: Settings, directory: Path | None) -> None:
+        limits = settings.limits
+        self.max_output_tokens = settings.max_output_tokens
+        self.budget = SharedTokenBudget(
+            limits.daily_token_budget, directory, per_request=limits.max_tokens_per_request
+        )
+        self.log = UsageLog(
+            (directory or Path(".")) / "usage", enabled=settings.usage.enabled and bool(directory)
+        )
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._background(self._seed)
+
+    def _seed(self) -> None:
+        """Today's totals so far (all processes): from the log and the budget store."""
+        self.log.seed()
+        if self.budget.daily:
+            self.budget.used_today()
+
+    async def reserve(self, request: AnyTaskInput) -> Reservation:
+        """Hold the tokens `request` may use (raises `BudgetExceededError`)."""
+        prompt = estimate_tokens(input_chars(request))
+        return await asyncio.to_thread(self.budget.reserve, prompt, self.max_output_tokens)
+
+    def done(
+        self,
+        engine: Engine,
+        request: AnyTaskInput,
+        result: TaskResult | None,
+        reservation: Reservation | None,
+        outcome: str,
+        started: float,
+        attempts: int = 1,
+    ) -> None:
+        """Settle the reservation and record the request, in a worker thread."""
+        task = Task(request.task)
+        counted = True
+        prompt = completion = 0
+        if result is not None:
+            usage = result.meta.usage
+            prompt, completion = usage.prompt_tokens, usage.completion_tokens
+            if engine.id != "offline" and prompt + completion == 0:
+                # The endpoint sent no usage (streaming without include_usage): estimate.
+                counted = False
+                prompt = -(-input_chars(request) // ESTIMATE_CHARS_PER_TOKEN)
+                completion = -(-_result_chars(result) // ESTIMATE_CHARS_PER_TOKEN)
+        entry = UsageEntry(
+            ts=now_ts(),
+            task=task.value,
+            engine=engine.id,
+            model=result.meta.model if result is not None and result.meta.model else "",
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            counted=counted,
+            latency_ms=round((time.monotonic() - started) * 1000),
+            outcome=outcome,
+        )
+        if not entry.model:
+            entry = _with_model(entry, engine, task)
+
+        def write() -> None:
+            if reservation is not None:
+                self.budget.settle(reservation, entry.tokens)
+            self.log.record(entry)
+
+        self._background(write)
+
+    def hit(self, engine: Engine, request: AnyTaskInput) -> None:
+        """Record an answer served from the cache."""
+        task = Task(request.task)
+        entry = UsageEntry(
+            ts=now_ts(),
+            task=task.value,
+            engine=engine.id,
+            model=engine.model_for(task),
+            cached=True,
+        )
+        self._background(lambda: self.log.record(entry))
+
+    def _background(self, work: Any) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            work()
+            return
+        future = loop.run_in_executor(None, _logged(work))
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Wait until every settle and record started so far is on disk."""
+        if self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    def stats(self) -> dict[str, Any]:
+        """Budget and today's usage for the status (no disk access)."""
+        budget = self.budget
+        return {
+            "budget_used": budget.known_used,
+            "budget_daily": budget.daily,
+            "budget_per_request": budget.per_request,
+            "budget_exhausted": budget.exhausted_message() if budget.exhausted else "",
+            "usage_today": dict(self.log.today),
+        }
+
+    async def aclose(self) -> None:
+        """Finish pending writes and close the budget store."""
+        await self.drain()
+        await asyncio.to_thread(self.budget.close)
+
+
+def _result_chars(result: TaskResult) -> int:
+    data = result.model_dump(mode="json", exclude={"meta"})
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in data.values())
+
+
+def _with_model(entry: UsageEntry, engine: Engine, task: Task) -> UsageEntry:
+    from dataclasses import replace
+
+    return replace(entry, model=engine.model_for(task))
+
+
+def _logged(work: Any) -> Any:
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # metering must never break a feature
+            log.warning("could not record usage or settle the budget", exc_info=True)
+
+    return run

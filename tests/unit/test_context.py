@@ -1,0 +1,199 @@
+"""The context builder and the workspace symbol index, on real files and real parses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lspilot.context import WorkspaceContext
+from lspilot.context.builder import HEADINGS, ContextBuilder, tokens_of
+from lspilot.context.index import SymbolIndex, module_name
+from lspilot.privacy import Privacy
+from lspilot.settings.model import ContextSettings, PrivacySettings
+from lspilot.syntax import parse
+
+MAIN = '''import os
+from app.text import slugify
+from . import money
+from .store import Store as Shelf
+
+LIMIT = 10
+
+
+def local_helper(x):
+    """Local helper doc."""
+    return x  # LOCAL_BODY
+
+
+class Shop:
+    """A shop."""
+
+    def title(self) -> str:
+        return "t"
+
+    def label(self, name, cents):
+        return slugify(name) + money.format_price(cents) + local_helper(LIMIT) + self.title()
+
+    def stock(self):
+        return Shelf(os.sep)
+'''
+
+FILES = {
+    "app/__init__.py": "",
+    "app/main.py": MAIN,
+    "app/text.py": 'def slugify(value: str) -> str:\n    """Slug."""\n    return value  # BODY\n',
+    "app/money.py": 'def format_price(cents: int) -> str:\n    """Price."""\n    return ""\n',
+    "app/store.py": (
+        'class Store:\n    """A store."""\n\n    def __init__(self, where: str) -> None:\n'
+        "        self.where = where\n"
+    ),
+    "app/secret/keys.py": "def hidden() -> None:\n    pass\n",
+    "node_modules/dep/index.js": "function dep() {}\n",
+    "web/util.js": "/** Adds. */\nfunction add(a, b) {\n  return a + b;\n}\n",
+    "web/main.js": "function total(xs) {\n  return add(xs[0], xs[1]);\n}\n",
+}
+
+
+def make_workspace(root: Path) -> None:
+    for rel, text in FILES.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def make_index(root: Path, store: Path | None = None) -> SymbolIndex:
+    privacy = Privacy(PrivacySettings(exclude=["**/secret/**"]), root)
+    index = SymbolIndex(root, store, privacy.excluded)
+    index.build()
+    return index
+
+
+def label_context(root: Path, max_tokens: int = 2000) -> str:
+    index = make_index(root)
+    source = parse(MAIN, "python")
+    label = next(d for d in source.definitions() if d.name == "label")
+    builder = ContextBuilder(source, index=index, path="app/main.py")
+    return builder.build(label.start, label.end, max_tokens)
+
+
+def test_module_names() -> None:
+    assert module_name("app/text.py") == "app.text"
+    assert module_name("app/__init__.py") == "app"
+    assert module_name("top.py") == "top"
+
+
+def test_context_in_order_of_relevance(tmp_path: Path) -> None:
+    make_workspace(tmp_path)
+    context = label_context(tmp_path)
+    positions = [context.index(f"# {heading}") for heading in HEADINGS]
+    assert positions == sorted(positions)
+    imports, local, remote, cls = (
+        context[a:b] for a, b in zip(positions, [*positions[1:], len(context)], strict=True)
+    )
+    assert "from app.text import slugify" in imports and "LIMIT = 10" in imports
+    assert "import os" not in imports  # `stock` uses it, `label` does not
+    assert "def local_helper(x):" in local and "Local helper doc." in local
+    assert "def title(self) -> str:" in local
+    assert "# from app/text.py\ndef slugify(value: str) -> str:" in remote
+    assert "# from app/money.py\ndef format_price(cents: int) -> str:" in remote
+    assert "class Shop:" in cls and "def stock(self): ..." in cls
+    for body in ("LOCAL_BODY", "# BODY", "Store"):
+        assert body not in context
+
+
+def test_the_budget_drops_the_least_relevant_items_first(tmp_path: Path) -> None:
+    make_workspace(tmp_path)
+    full = label_context(tmp_path)
+    sizes = []
+    for budget in range(0, tokens_of(full) + 20, 5):
+        cut = label_context(tmp_path, budget)
+        assert tokens_of(cut) <= budget
+        assert full.startswith(cut.rstrip("\n"))  # always a prefix: the tail goes first
+        sizes.append(len(cut))
+    assert sizes == sorted(sizes) and sizes[0] == 0 and sizes[-1] == len(full)
+
+
+def test_relative_imports_and_classes_from_other_files(tmp_path: Path) -> None:
+    make_workspace(tmp_path)
+    index = make_index(tmp_path)
+    source = parse(MAIN, "python")
+    stock = next(d for d in source.definitions() if d.name == "stock")
+    text = ContextBuilder(source, index=index, path="app/main.py").build(
+        stock.start, stock.end, 2000
+    )
+    assert "from .store import Store as Shelf" in text and "import os" in text
+    assert (
+        'class Store:\n    """A store."""\n    def __init__(self, where: str) -> None: ...' in text
+    )
+
+
+def test_javascript_names_resolve_through_the_index(tmp_path: Path) -> None:
+    make_workspace(tmp_path)
+    index = make_index(tmp_path)
+    source = parse(FILES["web/main.js"], "javascript")
+    total = next(d for d in source.definitions() if d.name == "total")
+    text = ContextBuilder(source, index=index, path="web/main.js").build(
+        total.start, total.end, 2000
+    )
+    assert "// from web/util.js" in text and "function add(a, b)" in text and "Adds." in text
+
+
+def test_the_index_skips_excluded_and_dependency_files_and_reuses_the_store(
+    tmp_path: Path,
+) -> None:
+    root, store = tmp_path / "ws", tmp_path / "store"
+    root.mkdir()
+    make_workspace(root)
+    index = make_index(root, store)
+    assert index.module("app.text") is not None
+    assert index.entry(root / "app/secret/keys.py") is None
+    assert index.entry(root / "node_modules/dep/index.js") is None
+    assert index.counts["parsed"] == 7 and index.counts["skipped"] == 1
+    [saved] = store.glob("*.json")
+    assert "hidden" not in saved.read_text() and "app/secret" not in saved.read_text()
+
+    # Touched but unchanged content: reused by hash; changed: parsed again.
+    (root / "app/text.py").write_text(FILES["app/text.py"])
+    (root / "app/money.py").write_text("def format_price(cents: float) -> str:\n    pass\n")
+    again = make_index(root, store)
+    assert (again.counts["reused"], again.counts["parsed"]) == (6, 1)
+    entry = again.module("app.money")
+    assert (
+        entry is not None and entry.symbols[0].signature == "def format_price(cents: float) -> str"
+    )
+    assert json.loads(saved.read_text())["format"] == 1
+
+
+def test_updates_renames_and_new_privacy_rules(tmp_path: Path) -> None:
+    make_workspace(tmp_path)
+    excluded: list[str] = []
+    index = SymbolIndex(tmp_path, None, lambda rel: "no" if rel in excluded else None)
+    index.build()
+    assert index.update_text(tmp_path / "app/text.py", "def slugify(v, sep):\n    pass\n")
+    entry = index.module("app.text")
+    assert entry is not None and entry.symbols[0].signature == "def slugify(v, sep)"
+    (tmp_path / "app/words.py").write_text((tmp_path / "app/text.py").read_text())
+    (tmp_path / "app/text.py").unlink()
+    index.rename(tmp_path / "app/text.py", tmp_path / "app/words.py")
+    assert index.module("app.text") is None and index.module("app.words") is not None
+    excluded.append("app/words.py")
+    assert index.refilter() == 1 and index.module("app.words") is None
+    assert not index.update_text(tmp_path / "app/words.py", "def x(): pass\n")
+
+
+def test_workspace_context_follows_open_documents_by_version(tmp_path: Path) -> None:
+    make_workspace(tmp_path)
+    context = WorkspaceContext(tmp_path, None, lambda rel: None, ContextSettings())
+    context.build_index()
+    path = str(tmp_path / "app/text.py")
+    text = "def slugify(value: str, sep: str) -> str:\n    pass\n"
+    stale = context.stale([(path, 2, text)])
+    assert stale == [(path, text)]
+    context.sync(stale, {path: 2})
+    assert context.stale([(path, 2, text)]) == []
+    source = parse(MAIN, "python")
+    label = next(d for d in source.definitions() if d.name == "label")
+    built = context.build(source, str(tmp_path / "app/main.py"), label.start, label.end)
+    assert "def slugify(value: str, sep: str) -> str:" in built
+    context.settings = ContextSettings(enabled=False)
+    assert context.build(source, str(tmp_path / "app/main.py"), label.start, label.end) == ""
