@@ -222,7 +222,7 @@ class BracedSource(Source):
             calls=tuple(dict.fromkeys(found.calls)),
             docstring=self._doc_text(doc) if doc else None,
             docstring_start=self.start(doc[0]) if doc else None,
-            docstring_end=self.end(doc[-1]) if doc else None,
+            docstring_end=self._doc_end(doc[-1]) if doc else None,
             indent=indent,
             body_indent=body_indent,
             container=container,
@@ -240,10 +240,10 @@ class BracedSource(Source):
         below = first
         previous = first.prev_sibling
         while previous is not None and "comment" in previous.type:
-            between = self.text[self.end(previous) : self.start(below)]
-            if between.strip() or between.count("\n") > 1:
-                break
-            if self.end(previous) == self.start(below) and below is not first:
+            gap = self.text[self.end(previous) : self.start(below)]
+            # Rust line comments end with their line break; others leave it in the gap.
+            breaks = gap.count("\n") + self.node_text(previous).endswith("\n")
+            if gap.strip() or breaks > 1:
                 break
             text = self.node_text(previous)
             if not text.startswith(self.DOC_MARKERS) or (text.startswith("/*") and nodes):
@@ -261,6 +261,13 @@ class BracedSource(Source):
         ):
             return []  # a trailing comment of the line above is not a doc comment
         return nodes
+
+    def _doc_end(self, node: Node) -> int:
+        """Where a doc comment ends, before the line break a Rust line comment includes."""
+        end = self.end(node)
+        while end > self.start(node) and self.text[end - 1] in "\r\n":
+            end -= 1
+        return end
 
     def _doc_text(self, nodes: list[Node]) -> str:
         """A doc comment's text without its markers."""
