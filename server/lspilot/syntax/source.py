@@ -210,6 +210,15 @@ class Source:
 
     # ---- comments -----------------------------------------------------------------------
 
+    def _comment_at(self, offset: int) -> Node:
+        """The leaf at `offset`, or the comment it is part of (Rust's comments have their
+        `//` and `/*` markers as child tokens)."""
+        node = self.leaf_at(offset)
+        parent = node.parent
+        if "comment" not in node.type and parent is not None and "comment" in parent.type:
+            return parent
+        return node
+
     def _comment_line(self, start: int) -> tuple[str, int, int] | None:
         """(indent, marker offset, line end) when the line at `start` is only a comment."""
         end = line_end(self.text, start)
@@ -218,7 +227,7 @@ class Source:
         if not body.startswith(self.LINE_COMMENT):
             return None
         marker = start + len(line) - len(body)
-        node = self.leaf_at(marker)
+        node = self._comment_at(marker)
         # A '#' inside a multi-line string is not a comment: ask the tree.
         if "comment" not in node.type or self.start(node) != marker:
             return None
@@ -240,7 +249,7 @@ class Source:
         for probe in probes:
             if probe < 0 or probe >= len(text):
                 continue
-            node = self.leaf_at(probe)
+            node = self._comment_at(probe)
             if "comment" in node.type and self.node_text(node).startswith(self.BLOCK_COMMENT):
                 start, end = self.start(node), self.end(node)
                 return CommentBlock(
