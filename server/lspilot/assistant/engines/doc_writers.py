@@ -38,6 +38,8 @@ def go_summary(name: str, kind: str, existing: str | None) -> str:
         return f"{name} is {article} {text}."
     summary = summary_from_name(name, kind).rstrip(".")
     first, _, rest = summary.partition(" ")
+    if not rest and first.lower().endswith(("ed", "ing", "s", "ly")):
+        return f"{name} handles {first.lower()}."  # not a verb: "Exported", "Pending"
     verb = _third_person(first.lower())
     return f"{name} {verb}{' ' + rest if rest else ''}."
 
