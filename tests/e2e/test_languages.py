@@ -313,3 +313,83 @@ async def test_review_diagnostics_chunk_by_chunk(
         )
         assert client.text_in(uri, again.diagnostics[0].range) == lang.ret
         assert len(model_server.chat_requests()) - seen == 1
+
+
+# ---- languages without a grammar ------------------------------------------------------------
+
+RUBY = """# Prices — en € 🎉
+class Cart
+  def total(items)
+    # sum the prices
+  end
+end
+
+puts Cart.new.total([1, 2])
+"""
+
+
+async def test_other_languages_get_what_text_allows(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    model_server.responder = lambda body: json.dumps({"issues": []})
+    async with session("visual-studio-code", model_env, workspace, True) as client:
+        uri = client.open_doc(workspace / "cart.rb", RUBY, language_id="ruby")
+        other = client.open_doc(workspace / "notes.zz", "a = 1\n# b\n", language_id="zzlang")
+        status = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="lspilot.status", arguments=[uri])
+        )
+        assert status["file"]["language"] == "ruby"
+        assert status["file"]["features"] == [
+            "generate",
+            "explain selection",
+            "fix",
+            "review by blocks",
+        ]
+        status = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="lspilot.status", arguments=[other])
+        )
+        assert status["file"]["features"] == ["explain selection", "fix", "review by blocks"]
+
+        # No grammar, no guess: no hover, no "Document this", no model call for them.
+        hover = await client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=client.position(uri, client.find(uri, "total([")),
+            )
+        )
+        assert hover is None
+        actions = await actions_at(client, uri, client.find(uri, "def total"))
+        assert [a.title for a in actions] == []
+        assert [a.title for a in await actions_at(client, other, 7)] == []  # `# b`: unknown
+        assert model_server.chat_requests() == []
+
+        # Generate from comment: below the comment, at its indentation.
+        model_server.script(fenced("items.sum", "ruby"))
+        actions = await actions_at(client, uri, client.find(uri, "sum the prices"))
+        assert await perform(client, uri, pick(actions, "Generate code from comment"))
+        assert "    # sum the prices\n    items.sum\n  end\n" in client.text(uri)
+
+        # Explain a selection.
+        model_server.script("It prints the total.")
+        start = client.find(uri, "puts")
+        actions = await actions_at(client, uri, start, start + len("puts Cart.new.total([1, 2])"))
+        assert not await perform(client, uri, pick(actions, "Explain selection"))
+        await client.wait_for(lambda: client.shown_documents, what="showDocument")
+
+
+async def test_other_languages_are_reviewed_by_blocks(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    def answer(body: dict[str, Any]) -> str:
+        prompt = "\n".join(str(m.get("content")) for m in body.get("messages", []))
+        issues = [{"quote": "[1, 2]", "message": "Literal.", "severity": "warning", "fix": None}]
+        return json.dumps({"issues": issues if "puts" in prompt else []})
+
+    model_server.responder = answer
+    async with lsp_session(
+        "neovim", env=model_env, workspace=workspace, pull_diagnostics=False
+    ) as client:
+        uri = client.open_doc(workspace / "cart.rb", RUBY, language_id="ruby")
+        published = await client.wait_for_diagnostics(uri, lambda p: len(p.diagnostics) == 1)
+        assert client.text_in(uri, published.diagnostics[0].range) == "[1, 2]"
+        assert len(model_server.chat_requests()) == 1  # 8 lines: one block

@@ -16,6 +16,7 @@ from tree_sitter import Parser
 from lspilot.syntax.model import Chunk, CommentBlock, Definition, Identifier
 from lspilot.syntax.offsets import encode
 from lspilot.syntax.source import Source
+from lspilot.syntax.text import TextSource, plain_language
 
 __all__ = [
     "LANGUAGES",
@@ -26,6 +27,8 @@ __all__ = [
     "Source",
     "language_of",
     "parse",
+    "parse_plain",
+    "plain_language",
 ]
 
 LANGUAGES = ("python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp")
@@ -111,6 +114,11 @@ def parse(text: str, language: str) -> Source:
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return source
+
+
+def parse_plain(text: str, language: str) -> Source:
+    """A grammar-less `TextSource` (comment lines and blocks only), for other languages."""
+    return TextSource(text, language)
 
 
 def _parse(text: str, language: str) -> Source:
