@@ -158,3 +158,26 @@ def test_offline_review_of_missing_doc_comments_only_public_ones() -> None:
     rust = "pub fn shown() {}\nfn private() {}\n"
     [issue] = review(ReviewInput(language="rust", code=rust), settings)
     assert issue.message == "Public function `shown` has no doc comment."
+
+
+def test_placement_above_the_definition_keeps_crlf_and_replaces_old_comments() -> None:
+    from lspilot.features.code_actions.edits import apply_edits
+    from lspilot.features.code_actions.placement import doc_comment_edit
+
+    text = "namespace n {\r\n  /// Old.\r\n  /// Older.\r\n  int f(int a) { return a; }\r\n}\r\n"
+    d = parse(text, "cpp").definitions()[0]
+    edit = doc_comment_edit(text, d, "New.\n\n@param a A.", "cpp", "line")
+    assert apply_edits(text, [edit]) == (
+        "namespace n {\r\n  /// New.\r\n  ///\r\n  /// @param a A.\r\n"
+        "  int f(int a) { return a; }\r\n}\r\n"
+    )
+    go = "package a\n\nfunc F() {}\n"
+    d = parse(go, "go").definitions()[0]
+    assert apply_edits(go, [doc_comment_edit(go, d, "F does it.", "go")]) == (
+        "package a\n\n// F does it.\nfunc F() {}\n"
+    )
+    rust = "#[test]\nfn t() {}\n"
+    d = parse(rust, "rust").definitions()[0]
+    assert apply_edits(rust, [doc_comment_edit(rust, d, "T.", "rust")]) == (
+        "/// T.\n#[test]\nfn t() {}\n"
+    )
