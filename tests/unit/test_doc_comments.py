@@ -181,3 +181,13 @@ def test_placement_above_the_definition_keeps_crlf_and_replaces_old_comments() -
     assert apply_edits(rust, [doc_comment_edit(rust, d, "T.", "rust")]) == (
         "/// T.\n#[test]\nfn t() {}\n"
     )
+
+
+def test_javascript_class_doc_lists_its_this_fields() -> None:
+    text = (FIXTURES / "shop.js").read_text(encoding="utf-8")
+    d = next(d for d in parse(text, "javascript").definitions() if d.name == "Shop")
+    request = DocumentInput(
+        language="javascript", name=d.name, kind=d.kind, code=d.text, signature=d.signature,
+        attributes=d.attributes,
+    )  # fmt: skip
+    assert document(request) == "Shop.\n\n@property name The name."

@@ -60,8 +60,12 @@ def write_doc_comment(
     returns: str | None,
     raises: Sequence[str],
     existing: str | None,
+    *,
+    yields: bool = False,
+    attributes: Sequence[str] = (),
 ) -> str:
-    """The text of a doc comment for one definition, in `language`'s convention."""
+    """The text of a doc comment for one definition, in `language`'s convention (a JS/TS
+    class lists its `this.x` fields as `@property`)."""
     summary = summary_line(existing) or summary_from_name(name, kind)
     kept = parameter_descriptions(existing, language) if existing else {}
     params = [p for p in parameters if p.name not in ("...", "this", "self")]
@@ -71,15 +75,21 @@ def write_doc_comment(
         return _rustdoc(summary, params, returns, raises, kept)
     lines = [summary]
     tags: list[str] = []
+    dash = " - " if language in ("typescript", "tsx") else " "
     for pname, text in _described(params, kept):
-        dash = " - " if language in ("typescript", "tsx") else " "
+        if "{" in pname or "[" in pname:
+            continue  # a destructured parameter has no name to tag
         tags.append(f"@param {pname}{dash}{text}")
+    if kind == "class" and language in ("javascript", "typescript", "tsx"):
+        tags += [f"@property {a}{dash}The {' '.join(words(a)) or a}." for a in attributes]
     if returns and kind != "class":
         tag = "@returns" if language in ("javascript", "typescript", "tsx") else "@return"
         tags.append(f"{tag} {_returns_text(returns)}")
+    braced = language in ("javascript", "typescript", "tsx")
     for error in raises if language != "c" else ():
-        braced = language in ("javascript", "typescript", "tsx")
-        tags.append(f"@throws {'{' + error + '}' if braced else error} On failure.")
+        tags.append(f"@throws {'{' + error + '}' if braced else error} Raised on failure.")
+    if yields and braced:
+        tags.append("@yields The values.")
     return "\n".join([*lines, "", *tags] if tags else lines)
 
 

@@ -12,7 +12,6 @@ from dataclasses import replace
 from lspilot.assistant.engines.doc_review import review_doc_comments
 from lspilot.assistant.engines.doc_writers import write_doc_comment
 from lspilot.assistant.engines.docstrings import (
-    describe_parameter,
     documented_parameters,
     fix_parameters,
     format_docstring,
@@ -226,11 +225,17 @@ def document(request: DocumentInput) -> str:
     if request.kind == "method" and parameters and parameters[0].name in ("self", "cls"):
         parameters = parameters[1:]  # a method sent alone parses as a function
     summary = summary_of(existing) or summary_from_name(request.name, request.kind, container)
-    if request.language == "javascript":
-        return _jsdoc(summary, parameters, raises, yields)
     if request.language != "python":
         return write_doc_comment(
-            request.language, request.name, request.kind, parameters, returns, raises, existing
+            request.language,
+            request.name,
+            request.kind,
+            parameters,
+            returns,
+            raises,
+            existing,
+            yields=yields,
+            attributes=attributes,
         )
     return format_docstring(
         summary,
@@ -242,16 +247,6 @@ def document(request: DocumentInput) -> str:
         request.style,
         parameter_descriptions(existing) if existing else None,
     )
-
-
-def _jsdoc(
-    summary: str, parameters: tuple[Parameter, ...], raises: tuple[str, ...], yields: bool
-) -> str:
-    lines = [summary]
-    tags = [f"@param {p.name} {describe_parameter(p)}" for p in parameters if "{" not in p.name]
-    tags += [f"@throws {{{name}}} Raised on failure." for name in raises]
-    tags += ["@yields The values."] if yields else []
-    return "\n".join([*lines, "", *tags] if tags else lines)
 
 
 # ---- review -------------------------------------------------------------------------------
