@@ -18,7 +18,9 @@
   :group 'lspilot)
 
 (add-to-list 'eglot-server-programs
-             `((python-mode python-ts-mode js-mode js-ts-mode typescript-ts-mode)
+             `((python-mode python-ts-mode js-mode js-ts-mode typescript-ts-mode tsx-ts-mode
+                go-mode go-ts-mode rust-mode rust-ts-mode java-mode java-ts-mode
+                c-mode c-ts-mode c++-mode c++-ts-mode)
                . ,(lambda (&rest _) lspilot-command)))
 
 ;; Answers workspace/configuration (section "lspilot"); keys are the server's settings.

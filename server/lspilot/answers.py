@@ -22,6 +22,7 @@ __all__ = [
     "CodeBlock",
     "clean_docstring",
     "code_blocks",
+    "doc_comment_problem",
     "docstring_params_match",
     "drop_echoed_comment",
     "indent_unit_of",
@@ -302,7 +303,7 @@ class _NamedParameter(Protocol):
 
 
 # Parameters a docstring never documents.
-_IMPLICIT_PARAMETERS = frozenset({"self", "cls", "mcs", "metacls", "/", "*", ""})
+_IMPLICIT_PARAMETERS = frozenset({"self", "cls", "mcs", "metacls", "/", "*", "", "..."})
 
 
 def _parameter_names(parameters: Iterable[str | _NamedParameter]) -> list[str]:
@@ -354,6 +355,33 @@ def docstring_params_match(
         + "; ".join(problems)
         + f". Document exactly these parameters ({style} style): {wanted}."
     )
+
+
+def doc_comment_problem(
+    content: str, language: str, name: str, parameters: Sequence[str | _NamedParameter]
+) -> str | None:
+    """None when a doc comment's text fits its definition, else what to fix, as a sentence:
+    a Go doc comment starts with the name; tagged ones (`@param`, Rust `# Arguments`)
+    document exactly the real parameters."""
+    from lspilot.syntax.doc_comments import documented_parameters
+
+    if language == "go":
+        if name and not re.match(rf"(?:(?:A|An|The)\s+)?{re.escape(name)}\b", content):
+            return f"A Go doc comment starts with the name: begin it with `{name}`."
+        return None
+    expected = _parameter_names(parameters)
+    documented = documented_parameters(content, language)
+    if documented is None:
+        return (
+            None
+            if not expected
+            else ("Document every parameter (" + ", ".join(f"`{n}`" for n in expected) + ").")
+        )
+    found = _parameter_names(documented)
+    if found == expected or sorted(found) == sorted(expected):
+        return None
+    wanted = ", ".join(f"`{n}`" for n in expected) or "none"
+    return f"The documented parameters do not match the signature: document exactly {wanted}."
 
 
 _QUOTE_WRAP = re.compile(r"^[rRuUbB]{0,2}(?P<q>\"\"\"|'''|\"|')(?P<body>.*?)(?P=q)\s*$", re.DOTALL)

@@ -125,20 +125,23 @@ class LspilotServer(LanguageServer):
 
     async def source_of(self, doc: TextDocument) -> Source | None:
         """The syntax tree of `doc` at its current version; None for unknown languages."""
-        from lspilot.syntax import language_of, parse
+        from lspilot.syntax import language_of, parse, parse_plain, plain_language
 
         language = language_of(doc.uri, doc.language_id)
-        if language is None:
-            return None
+        parser = parse
+        if language is None:  # no grammar: what the text allows (see syntax/text.py)
+            language, parser = plain_language(doc.uri, doc.language_id), parse_plain
+            if language is None:
+                return None
         text = doc.source
         key = hash(text)
         cached = self._sources.get(doc.uri)
         if cached is not None and cached[0] == doc.version and cached[1] == key:
             return cached[2]
         if len(text) > PARSE_INLINE_LIMIT:
-            source = await asyncio.to_thread(parse, text, language)
+            source = await asyncio.to_thread(parser, text, language)
         else:
-            source = parse(text, language)
+            source = parser(text, language)
         self._sources[doc.uri] = (doc.version, key, source)
         return source
 

@@ -38,6 +38,12 @@ DOCSTRING = (
     "Args:\n    text: What to shout.\n\n"
     "Returns:\n    The label followed by the text in capitals."
 )
+# Doc comments for the other languages' samples (the first line is DOCSTRING's).
+DOC_COMMENTS = {
+    "typescript": "Shout the text after a label.\n\n@param text - What to shout.\n"
+    "@returns The label followed by the text in capitals.",
+    "go": "Shout the text after a label: the label, then the text in capitals.",
+}
 REVIEW_QUOTE = "loud = text.upper()"
 REVIEW_MESSAGE = "FAKE-REVIEW: upper() loses the original casing of the text."
 
@@ -60,6 +66,9 @@ def editor_responder(body: dict[str, Any]) -> str:
             )
         return json.dumps({"issues": issues})
     if "documentation" in system or "docstring" in system:
+        for language, doc in DOC_COMMENTS.items():
+            if f"({language})." in user:
+                return doc
         return DOCSTRING
     if "explain" in system:
         return EXPLANATION

@@ -395,7 +395,11 @@ def test_json_schema_is_camel_case_with_defaults_and_no_api_key() -> None:
     hover = props["hover"]["properties"]["timeoutMs"]
     assert (hover["default"], hover["minimum"], hover["maximum"]) == (4000, 0, 120_000)
     assert props["diagnostics"]["properties"]["triggers"]["default"] == ["open", "save", "idle"]
-    assert props["codeActions"]["default"] == {"enabled": True, "docstringStyle": "google"}
+    assert props["codeActions"]["default"] == {
+        "enabled": True,
+        "docstringStyle": "google",
+        "cDocStyle": "block",
+    }
     assert "**/secrets/**" in props["privacy"]["properties"]["exclude"]["default"]
     assert "description" in props["privacy"]["properties"]["redactSecrets"]
 

@@ -27,7 +27,18 @@ import {
 import { explicitSettings, type Json, needsRestart, serverKeys } from './settings';
 import { type ClientState, type ServerStatus, statusReport, statusView } from './status';
 
-export const LANGUAGES = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact'];
+export const LANGUAGES = [
+  'python',
+  'javascript',
+  'javascriptreact',
+  'typescript',
+  'typescriptreact',
+  'go',
+  'rust',
+  'java',
+  'c',
+  'cpp',
+];
 const SECRET_KEY = 'lspilot.apiKey';
 
 let client: LanguageClient | undefined;

@@ -28,7 +28,7 @@ def register(ls: LspilotServer) -> None:
         await ls.get_assistant()
         payload = status_payload(ls)
         if uri is not None:
-            payload["file"] = {"uri": uri, "excluded": ls.excluded(uri)}
+            payload["file"] = {"uri": uri, "excluded": ls.excluded(uri), **_support(ls, uri)}
         return payload
 
 
@@ -44,6 +44,19 @@ def _uri_argument(args: tuple[Any, ...]) -> str | None:
             if found:
                 return found
     return None
+
+
+def _support(ls: LspilotServer, uri: str) -> dict[str, Any]:
+    """The language lspilot sees a document as, and which features it gets there."""
+    from lspilot.syntax import language_of, plain_language
+    from lspilot.syntax.text import features
+
+    doc = ls.workspace.text_documents.get(uri)
+    language_id = doc.language_id if doc is not None else None
+    language = language_of(uri, language_id)
+    full = language is not None
+    language = language or plain_language(uri, language_id)
+    return {"language": language, "features": list(features(language, full))}
 
 
 def status_payload(ls: LspilotServer) -> dict[str, Any]:

@@ -111,6 +111,9 @@ class HoverSettings(SettingsSection):
 class CodeActionSettings(SettingsSection):
     enabled: bool = Field(default=True, description="Offer lspilot code actions.")
     docstring_style: DocstringStyle = Field(default="google", description="Python docstring style.")
+    c_doc_style: Literal["block", "line"] = Field(
+        default="block", description="C/C++ doc comments: /** ... */ (block) or /// lines (line)."
+    )
 
 
 DiagnosticTrigger = Literal["open", "save", "idle"]

@@ -16,6 +16,7 @@ from tree_sitter import Parser
 from lspilot.syntax.model import Chunk, CommentBlock, Definition, Identifier
 from lspilot.syntax.offsets import encode
 from lspilot.syntax.source import Source
+from lspilot.syntax.text import TextSource, plain_language
 
 __all__ = [
     "LANGUAGES",
@@ -26,9 +27,11 @@ __all__ = [
     "Source",
     "language_of",
     "parse",
+    "parse_plain",
+    "plain_language",
 ]
 
-LANGUAGES = ("python", "javascript")
+LANGUAGES = ("python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp")
 
 _EXTENSIONS = {
     ".py": "python",
@@ -38,8 +41,49 @@ _EXTENSIONS = {
     ".mjs": "javascript",
     ".cjs": "javascript",
     ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".c++": "cpp",
+    ".hh": "cpp",
+    ".hpp": "cpp",
+    ".hxx": "cpp",
+    ".ipp": "cpp",
 }
-_IDS = {"python": "python", "javascript": "javascript", "javascriptreact": "javascript"}
+_IDS = {
+    "python": "python",
+    "javascript": "javascript",
+    "javascriptreact": "javascript",
+    "typescript": "typescript",
+    "typescriptreact": "tsx",
+    "tsx": "tsx",
+    "go": "go",
+    "rust": "rust",
+    "java": "java",
+    "c": "c",
+    "cpp": "cpp",
+    "cuda": "cpp",
+    "objc": "c",
+}
+
+# language -> (module, grammar function, Source class): imported on first use.
+_BRACED = {
+    "typescript": ("typescript", "language", "TypeScriptSource"),
+    "go": ("go", "language", "GoSource"),
+    "rust": ("rust", "language", "RustSource"),
+    "java": ("java", "language", "JavaSource"),
+    "c": ("c_family", "c_language", "CSource"),
+    "cpp": ("c_family", "cpp_language", "CppSource"),
+}
 
 _CACHE_SIZE = 8
 _cache: OrderedDict[tuple[str, int], Source] = OrderedDict()
@@ -72,6 +116,11 @@ def parse(text: str, language: str) -> Source:
     return source
 
 
+def parse_plain(text: str, language: str) -> Source:
+    """A grammar-less `TextSource` (comment lines and blocks only), for other languages."""
+    return TextSource(text, language)
+
+
 def _parse(text: str, language: str) -> Source:
     # A parser per call: parsers are cheap, and this keeps parse() safe from any thread.
     if language == "python":
@@ -84,4 +133,17 @@ def _parse(text: str, language: str) -> Source:
 
         tree = Parser(javascript.language()).parse(encode(text))
         return javascript.JavaScriptSource(text, tree)
+    if language in _BRACED:
+        import importlib
+
+        module_name, grammar, cls = _BRACED[language]
+        module = importlib.import_module(f"lspilot.syntax.{module_name}")
+        tree = Parser(getattr(module, grammar)()).parse(encode(text))
+        source: Source = getattr(module, cls)(text, tree)
+        return source
+    if language == "tsx":
+        from lspilot.syntax import typescript
+
+        tree = Parser(typescript.language(tsx=True)).parse(encode(text))
+        return typescript.TypeScriptSource(text, tree, "tsx")
     raise ValueError(f"no syntax support for {language!r}")

@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
 
 from lspilot.model import Parameter
-from lspilot.syntax.model import CommentBlock, Definition, DefinitionKind
+from lspilot.syntax.model import Definition, DefinitionKind
 from lspilot.syntax.offsets import indent_unit, leading_whitespace, line_start
-from lspilot.syntax.source import Source, one_line
+from lspilot.syntax.source import Source, clean_block_comment, one_line
 
 _QUERY = """
 (function_declaration) @def
@@ -98,11 +98,7 @@ def _query() -> Query:
     return Query(language(), _QUERY)
 
 
-def clean_jsdoc(comment: str) -> str:
-    """The text of a `/** ... */` or `/* ... */` comment without its markers."""
-    body = re.sub(r"^/\*\*?|\*/$", "", comment.strip())
-    lines = [re.sub(r"^\s*\* ?", "", line).rstrip() for line in body.splitlines()]
-    return "\n".join(lines).strip()
+clean_jsdoc = clean_block_comment  # the name this module always had
 
 
 class JavaScriptSource(Source):
@@ -119,38 +115,18 @@ class JavaScriptSource(Source):
     )
     KEYWORDS: ClassVar[frozenset[str]] = _RESERVED
     LINE_COMMENT: ClassVar[str] = "//"
+    BLOCK_COMMENT: ClassVar[str | None] = "/*"
     ATTRIBUTE_NODE: ClassVar[str] = "member_expression"
     ATTRIBUTE_FIELD: ClassVar[str] = "property"
 
-    def __init__(self, text: str, tree: Tree) -> None:
-        super().__init__(text, "javascript", tree)
+    #: Definition node types that are classes (TypeScript adds interfaces...).
+    CLASS_TYPES: ClassVar[frozenset[str]] = frozenset({"class_declaration"})
+
+    def __init__(self, text: str, tree: Tree, language: str = "javascript") -> None:
+        super().__init__(text, language, tree)
         self._by_node: dict[int, Definition] = {}
         self._inner: dict[int, Node] = {}
         self._binding_nodes: list[Node] = []
-
-    # ---- comments -----------------------------------------------------------------------
-
-    def comment_block_at(self, offset: int) -> CommentBlock | None:
-        """`//` comment lines as in the base class, or the `/* ... */` comment at `offset`."""
-        found = super().comment_block_at(offset)
-        if found is not None:
-            return found
-        text = self.text
-        offset = max(0, min(offset, len(text)))
-        probes = [offset, offset - 1]
-        first = line_start(text, offset)
-        if not text[first : text.find("\n", first) if "\n" in text[first:] else len(text)].strip():
-            probes.append(first - 2)  # blank line right after the comment: its last char
-        for probe in probes:
-            if probe < 0 or probe >= len(text):
-                continue
-            node = self.leaf_at(probe)
-            if node.type == "comment" and self.node_text(node).startswith("/*"):
-                start, end = self.start(node), self.end(node)
-                return CommentBlock(
-                    start, end, clean_jsdoc(self.node_text(node)), leading_whitespace(text, start)
-                )
-        return None
 
     # ---- definitions --------------------------------------------------------------------
 
@@ -172,7 +148,7 @@ class JavaScriptSource(Source):
         return node
 
     def _build_definitions(self) -> list[Definition]:
-        captures = QueryCursor(_query()).captures(self.root)
+        captures = QueryCursor(self._grammar_query()).captures(self.root)
         defs = sorted(captures.get("def", []), key=lambda n: n.start_byte)
         self._binding_nodes = sorted(captures.get("binding", []), key=lambda n: n.start_byte)
         events: list[tuple[int, int, str, Node]] = [(n.start_byte, 0, "def", n) for n in defs]
@@ -214,6 +190,14 @@ class JavaScriptSource(Source):
                 found[owner.id]["yields"] = True
         return [self._definition(n, found[n.id]) for n in defs]
 
+    def _grammar_query(self) -> Query:
+        """The definitions query, compiled for this source's grammar."""
+        return _query()
+
+    def _returns(self, function: Node) -> str | None:
+        """The declared return type (TypeScript); JavaScript declares none."""
+        return None
+
     def _outer(self, node: Node) -> Node:
         """The statement to attach docs to: `export ...`, `const f = ...`."""
         outer = node
@@ -233,7 +217,7 @@ class JavaScriptSource(Source):
         function = self._function_of(node)
         kind: DefinitionKind = (
             "class"
-            if node.type == "class_declaration"
+            if node.type in self.CLASS_TYPES
             else "method"
             if node.type == "method_definition"
             else "function"
@@ -267,6 +251,7 @@ class JavaScriptSource(Source):
             signature=one_line(header).removesuffix("=>").strip(),
             text=self.text[start:end],
             parameters=self._parameters(function.child_by_field_name("parameters")),
+            returns=self._returns(function),
             raises=tuple(dict.fromkeys(found["raises"])),
             yields=found["yields"],
             attributes=self._attributes(node) if kind == "class" else (),
@@ -296,7 +281,7 @@ class JavaScriptSource(Source):
     def _container(self, node: Node) -> str | None:
         parent = node.parent
         while parent is not None:
-            if parent.type in ("class_declaration", "class"):
+            if parent.type in self.CLASS_TYPES or parent.type == "class":
                 name = parent.child_by_field_name("name")
                 return self.node_text(name) if name else None
             parent = parent.parent
@@ -327,7 +312,7 @@ class JavaScriptSource(Source):
         body = node.child_by_field_name("body")
         for member in body.named_children if body else []:
             prop = member.child_by_field_name("property")
-            if member.type == "field_definition" and prop is not None:
+            if member.type in ("field_definition", "public_field_definition") and prop:
                 names.append(self.node_text(prop))
             name = member.child_by_field_name("name")
             if (
@@ -396,24 +381,6 @@ class JavaScriptSource(Source):
             if scope.kind != "class" and scope.header_end <= position <= scope.end:
                 depth = index
         return depth
-
-    def _parameter_definition(self, scope: Definition, parameter: Parameter) -> Definition:
-        at = self.text.find(parameter.name, scope.name_end, scope.header_end)
-        at = at if at >= 0 else scope.start
-        return Definition(
-            name=parameter.name,
-            kind="parameter",
-            start=at,
-            end=at + len(parameter.name),
-            name_start=at,
-            name_end=at + len(parameter.name),
-            header_end=at + len(parameter.name),
-            body_start=at + len(parameter.name),
-            signature=parameter.name + (f" = {parameter.default}" if parameter.default else ""),
-            text=parameter.name,
-            parameters=(parameter,),
-            container=scope.container,
-        )
 
     def _simple(self, name_node: Node) -> Definition:
         statement = name_node

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from tree_sitter import Node, Tree
 
+from lspilot.model import Parameter
 from lspilot.syntax.model import Chunk, ChunkKind, CommentBlock, Definition, Identifier
 from lspilot.syntax.offsets import OffsetMap, leading_whitespace, line_end, line_start
 
@@ -32,6 +33,18 @@ def one_line(text: str) -> str:
     return _JOINT.sub(joint, text).strip()
 
 
+def keywords(words: str) -> frozenset[str]:
+    """A language's reserved words, written as one space-separated string."""
+    return frozenset(words.split())
+
+
+def clean_block_comment(comment: str) -> str:
+    """The text of a `/** ... */` or `/* ... */` comment without its markers."""
+    body = re.sub(r"^/\*[*!]?|\*/$", "", comment.strip())
+    lines = [re.sub(r"^\s*\* ?", "", line).rstrip() for line in body.splitlines()]
+    return "\n".join(lines).strip()
+
+
 def _doc_start(definition: Definition) -> int:
     """Where a definition starts, counting a doc comment written above it (JSDoc)."""
     doc = definition.docstring_start
@@ -47,9 +60,12 @@ class Source:
     KEYWORDS: ClassVar[frozenset[str]] = frozenset(keyword.kwlist)
     #: The line comment marker.
     LINE_COMMENT: ClassVar[str] = "#"
+    #: The block comment opener (`/*`), when the language has one.
+    BLOCK_COMMENT: ClassVar[str | None] = None
     # The grammar's attribute-access node and the field naming the attribute (`obj.attr`).
     ATTRIBUTE_NODE: ClassVar[str] = "attribute"
     ATTRIBUTE_FIELD: ClassVar[str] = "attribute"
+    ATTRIBUTE_OBJECT: ClassVar[str] = "object"
 
     def __init__(self, text: str, language: str, tree: Tree) -> None:
         self.text = text
@@ -129,7 +145,7 @@ class Source:
         parent = node.parent
         if parent is None or parent.type != self.ATTRIBUTE_NODE:
             return None
-        obj = parent.child_by_field_name("object")
+        obj = parent.child_by_field_name(self.ATTRIBUTE_OBJECT)
         attribute = parent.child_by_field_name(self.ATTRIBUTE_FIELD)
         if obj is not None and attribute is not None and attribute.id == node.id:
             return one_line(self.node_text(obj))
@@ -164,11 +180,44 @@ class Source:
         """The Definition built for a definition node (language hook)."""
         return None
 
+    def _parameter_definition(self, scope: Definition, parameter: Parameter) -> Definition:
+        """A parameter of `scope` as a Definition (for hover and lookup)."""
+        at = self.text.find(parameter.name, scope.name_end, scope.header_end)
+        at = at if at >= 0 else scope.start
+        signature = parameter.name
+        if parameter.annotation:
+            signature += f": {parameter.annotation}"
+        if parameter.default:
+            signature += f" = {parameter.default}"
+        return Definition(
+            name=parameter.name,
+            kind="parameter",
+            start=at,
+            end=at + len(parameter.name),
+            name_start=at,
+            name_end=at + len(parameter.name),
+            header_end=at + len(parameter.name),
+            body_start=at + len(parameter.name),
+            signature=signature,
+            text=parameter.name,
+            parameters=(parameter,),
+            container=scope.container,
+        )
+
     def calls_in(self, start: int, end: int) -> list[str]:
         """Names called between two offsets, deduplicated, in order (language hook)."""
         return []
 
     # ---- comments -----------------------------------------------------------------------
+
+    def _comment_at(self, offset: int) -> Node:
+        """The leaf at `offset`, or the comment it is part of (Rust's comments have their
+        `//` and `/*` markers as child tokens)."""
+        node = self.leaf_at(offset)
+        parent = node.parent
+        if "comment" not in node.type and parent is not None and "comment" in parent.type:
+            return parent
+        return node
 
     def _comment_line(self, start: int) -> tuple[str, int, int] | None:
         """(indent, marker offset, line end) when the line at `start` is only a comment."""
@@ -178,7 +227,7 @@ class Source:
         if not body.startswith(self.LINE_COMMENT):
             return None
         marker = start + len(line) - len(body)
-        node = self.leaf_at(marker)
+        node = self._comment_at(marker)
         # A '#' inside a multi-line string is not a comment: ask the tree.
         if "comment" not in node.type or self.start(node) != marker:
             return None
@@ -186,7 +235,32 @@ class Source:
 
     def comment_block_at(self, offset: int) -> CommentBlock | None:
         """The block of comment lines containing `offset`'s line, or ending just above it
-        when `offset` is on the blank line right after the block."""
+        when `offset` is on the blank line right after the block; else the block comment
+        (`/* ... */`) there, in languages that have them."""
+        found = self._line_comment_block_at(offset)
+        if found is not None or self.BLOCK_COMMENT is None:
+            return found
+        text = self.text
+        offset = max(0, min(offset, len(text)))
+        probes = [offset, offset - 1]
+        first = line_start(text, offset)
+        if not text[first : line_end(text, first)].strip():
+            probes.append(first - 2)  # blank line right after the comment: its last char
+        for probe in probes:
+            if probe < 0 or probe >= len(text):
+                continue
+            node = self._comment_at(probe)
+            if "comment" in node.type and self.node_text(node).startswith(self.BLOCK_COMMENT):
+                start, end = self.start(node), self.end(node)
+                return CommentBlock(
+                    start,
+                    end,
+                    clean_block_comment(self.node_text(node)),
+                    leading_whitespace(text, start),
+                )
+        return None
+
+    def _line_comment_block_at(self, offset: int) -> CommentBlock | None:
         text = self.text
         offset = max(0, min(offset, len(text)))
         first = line_start(text, offset)

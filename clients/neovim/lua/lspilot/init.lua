@@ -13,7 +13,10 @@ local has_011 = vim.fn.has('nvim-0.11') == 1
 M.defaults = {
   name = 'lspilot',
   cmd = { 'lspilot', 'serve' },
-  filetypes = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact' },
+  filetypes = {
+    'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact',
+    'go', 'rust', 'java', 'c', 'cpp',
+  },
   root_markers = { 'pyproject.toml', '.lspilot.toml', 'setup.py', 'setup.cfg', 'package.json', '.git' },
   -- Server settings go here, camelCase like the server's settings model, under `lspilot`:
   --   settings = { lspilot = { model = 'gpt-4o-mini', hover = { timeoutMs = 2000 } } }

@@ -7,8 +7,11 @@ style, review checks docstrings against signatures; generate needs a model.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from lspilot.assistant.engines.doc_review import review_doc_comments
+from lspilot.assistant.engines.doc_writers import write_doc_comment
 from lspilot.assistant.engines.docstrings import (
-    describe_parameter,
     documented_parameters,
     fix_parameters,
     format_docstring,
@@ -97,6 +100,18 @@ def _main_definition(source: Source, name: str | None = None) -> Definition | No
     return first if comments and not after else None
 
 
+def _method_alone(request: ExplainInput) -> Definition | None:
+    """A JavaScript/TypeScript method sent without its class parses only inside one."""
+    if request.kind != "method" or request.language not in ("javascript", "typescript", "tsx"):
+        return None
+    wrapped = parse("class _ {\n" + request.code + "\n}", request.language)
+    method = next((d for d in wrapped.definitions() if d.container == "_"), None)
+    if method is None or wrapped.has_errors:
+        return None
+    owner = request.name.rsplit(".", 1)[0] if request.name and "." in request.name else None
+    return replace(method, container=owner)
+
+
 # ---- explain ------------------------------------------------------------------------------
 
 
@@ -169,7 +184,7 @@ def explain(request: ExplainInput) -> str:
     lines_count = request.code.count("\n") + 1
     if source is None:
         return f"{lines_count} lines of {request.language} code (no syntax support offline)."
-    definition = _main_definition(source)
+    definition = _main_definition(source) or _method_alone(request)
     if definition is not None:
         return explain_definition(definition, request.language, source, request.kind)
     if request.kind in ("variable", "import", "parameter") and request.name:
@@ -210,8 +225,18 @@ def document(request: DocumentInput) -> str:
     if request.kind == "method" and parameters and parameters[0].name in ("self", "cls"):
         parameters = parameters[1:]  # a method sent alone parses as a function
     summary = summary_of(existing) or summary_from_name(request.name, request.kind, container)
-    if request.language == "javascript":
-        return _jsdoc(summary, parameters, raises, yields)
+    if request.language != "python":
+        return write_doc_comment(
+            request.language,
+            request.name,
+            request.kind,
+            parameters,
+            returns,
+            raises,
+            existing,
+            yields=yields,
+            attributes=attributes,
+        )
     return format_docstring(
         summary,
         parameters,
@@ -222,16 +247,6 @@ def document(request: DocumentInput) -> str:
         request.style,
         parameter_descriptions(existing) if existing else None,
     )
-
-
-def _jsdoc(
-    summary: str, parameters: tuple[Parameter, ...], raises: tuple[str, ...], yields: bool
-) -> str:
-    lines = [summary]
-    tags = [f"@param {p.name} {describe_parameter(p)}" for p in parameters if "{" not in p.name]
-    tags += [f"@throws {{{name}}} Raised on failure." for name in raises]
-    tags += ["@yields The values."] if yields else []
-    return "\n".join([*lines, "", *tags] if tags else lines)
 
 
 # ---- review -------------------------------------------------------------------------------
@@ -254,7 +269,8 @@ def _is_public(definition: Definition, source: Source) -> bool:
 def review(request: ReviewInput, settings: Settings) -> list[ReviewIssue]:
     """Deterministic docstring checks; each issue quotes the code verbatim and carries a fix."""
     if request.language != "python":
-        return []
+        source = _source(request.code, request.language)
+        return review_doc_comments(source, settings) if source is not None else []
     source = parse(request.code, "python")
     code = request.code
     issues: list[ReviewIssue] = []

@@ -17,7 +17,7 @@ from lspilot.assistant.tasks import (
     ReviewInput,
 )
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 
 Message = dict[str, str]
 
@@ -68,10 +68,13 @@ _STYLE_GUIDE = {
 
 _DOC_CONVENTION = {
     "javascript": "JSDoc tags (@param {type} name, @returns)",
-    "typescript": "TSDoc tags (@param name, @returns)",
+    "typescript": "TSDoc tags (@param name - description, @returns; no types: TypeScript has them)",
+    "tsx": "TSDoc tags (@param name - description, @returns; no types: TypeScript has them)",
+    "c": "Doxygen tags (@param name, @return)",
+    "cpp": "Doxygen tags (@param name, @return, @throws)",
     "java": "Javadoc tags (@param, @return, @throws)",
-    "rust": "rustdoc markdown (# Arguments, # Errors sections as needed)",
-    "go": "a Go doc comment that starts with the name",
+    "rust": "rustdoc markdown (# Arguments, # Errors, # Panics sections as they apply)",
+    "go": "a Go doc comment: plain sentences, the first starting with the declared name",
 }
 
 #: JSON schema for review answers, sent as `response_format` where the endpoint takes it.

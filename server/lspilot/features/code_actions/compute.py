@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from lspilot.answers import (
     clean_docstring,
+    doc_comment_problem,
     docstring_params_match,
     drop_echoed_comment,
     pick_code,
@@ -47,6 +48,7 @@ from lspilot.features.code_actions.placement import (
     replace_lines_edit,
 )
 from lspilot.syntax import LANGUAGES, Definition, Source, parse
+from lspilot.syntax.doc_comments import CDocStyle
 
 # Lines of code around a target sent as context (the engine clips further to its budget).
 # A window rather than the whole file keeps the cache key stable under edits elsewhere.
@@ -143,7 +145,9 @@ def generate_job(source: Source, comment_offset: int) -> Job | str:
 # ---- document ---------------------------------------------------------------------------
 
 
-def document_job(source: Source, d: Definition, style: DocstringStyle) -> Job:
+def document_job(
+    source: Source, d: Definition, style: DocstringStyle, c_style: CDocStyle = "block"
+) -> Job:
     """A docstring (or doc comment) for `d`, inserted or replacing the existing one."""
     text, language = source.text, source.language
     request = DocumentInput(
@@ -167,7 +171,10 @@ def document_job(source: Source, d: Definition, style: DocstringStyle) -> Job:
         if not content:
             return "The answer contained no docstring text."
         if language != "python":
-            edits = [doc_comment_edit(text, d, content)]
+            problem = doc_comment_problem(content, language, d.name, d.parameters)
+            if problem and d.kind != "class":
+                return problem
+            edits = [doc_comment_edit(text, d, content, language, c_style)]
             return check_document(text, edits, language) or edits
         if d.kind != "class":
             mismatch = docstring_params_match(content, d.parameters, style)

@@ -119,7 +119,7 @@ def _jobs(
         d = next((x for x in source.definitions() if (x.start, x.end) == (start, end)), None)
         if d is None:
             return "The definition to document is no longer there."
-        jobs.append(document_job(source, d, style))
+        jobs.append(document_job(source, d, style, ls.settings.code_actions.c_doc_style))
     return jobs
 
 

@@ -6,7 +6,8 @@
   nothing special: the syntax tree gives the header's end); a one-line body
   (``def f(): return x``) is split so the docstring and the old body each get a line; an
   existing docstring is replaced in place, keeping its quotes.
-- Document (other languages): a ``/** ... */`` block above the definition.
+- Document (other languages): the language's doc comment above the definition
+  (``/** ... */``, Rust and Doxygen ``///`` lines, Go ``//`` lines).
 - Fix: the affected lines are replaced, re-indented to where they stood.
 
 Everything keeps the file's conventions: its line breaks (CRLF stays CRLF), its indentation
@@ -19,6 +20,7 @@ import re
 
 from lspilot.answers import indent_unit_of, reindent
 from lspilot.features.code_actions.edits import Edit
+from lspilot.syntax.doc_comments import CDocStyle, format_doc_comment
 from lspilot.syntax.model import CommentBlock, Definition
 
 # Past this width a one-line docstring is written over three lines.
@@ -136,16 +138,18 @@ def _line_indent(text: str, offset: int) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
-def doc_comment_edit(text: str, d: Definition, content: str) -> Edit:
-    """A ``/** ... */`` block above `d` (JavaScript and the like), or replacing its old one."""
+def doc_comment_edit(
+    text: str,
+    d: Definition,
+    content: str,
+    language: str = "javascript",
+    c_style: CDocStyle = "block",
+) -> Edit:
+    """The language's doc comment above `d` (``/** ... */``, ``///`` or ``//`` lines), or
+    replacing its old one."""
     newline = newline_of(text)
     indent = d.indent
-    lines = content.strip().split("\n")
-    if len(lines) == 1:
-        block = f"/** {lines[0]} */"
-    else:
-        inner = [f"{indent} * {line}".rstrip() for line in lines]
-        block = newline.join(["/**", *inner, f"{indent} */"])
+    block = format_doc_comment(content, language, indent, newline, c_style)
     if d.docstring_start is not None and d.docstring_end is not None:
         return Edit(d.docstring_start, d.docstring_end, block, d.start, d.end)
     at = line_start(text, d.start)
