@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from lspilot.assistant.cache import ResultCache
+from lspilot.assistant.cache import ResultCache, cache_secrets
 from lspilot.assistant.errors import (
     AssistantError,
     BadOutputError,
@@ -113,6 +113,7 @@ class Assistant:
         self.engine = engine
         self.engine_reason = engine_reason
         self.cache = cache
+        cache.shared.on_change = self._changed  # the team cache going down/up is news
         self._privacy = privacy
         self._root = root
         self._inflight: dict[str, _Flight] = {}
@@ -357,8 +358,11 @@ class Assistant:
             self._build_limits(settings)
         if old.privacy != settings.privacy:
             self._privacy = None  # rebuilt from the new settings on next use
-        if old.cache != settings.cache:
-            previous, self.cache = self.cache, ResultCache(settings.cache)
+        if old.cache != settings.cache or old.api_key != settings.api_key:
+            cache = ResultCache(settings.cache, secrets=cache_secrets(settings))
+            previous, self.cache = self.cache, cache
+            cache.shared.on_change = self._changed
+            cache.shared.start()
             self._spawn(previous.aclose())
         if engine_inputs(old) != engine_inputs(settings):
             self._spawn(self._reselect(settings))

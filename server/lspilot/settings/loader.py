@@ -388,5 +388,7 @@ def load_settings(
         settings = defaults
         loader.sources = dict.fromkeys(LEAVES, SOURCE_DEFAULT)
     loaded = LoadedSettings(settings=settings, problems=loader.problems, sources=loader.sources)
-    enforce_user_only(loaded, (SOURCE_PYPROJECT, SOURCE_LSPILOT_TOML))
+    enforce_user_only(
+        loaded, (SOURCE_PYPROJECT, SOURCE_LSPILOT_TOML), SettingsProblem, SOURCE_DEFAULT
+    )
     return loaded

@@ -9,7 +9,8 @@ this list over as its "never from a workspace file" keys.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from lspilot.settings.keys import ENV_NAMES, LEAVES
 
@@ -20,12 +21,19 @@ if TYPE_CHECKING:
 USER_ONLY_KEYS = ("cache.sharedUrl",)
 
 
-def enforce_user_only(loaded: LoadedSettings, workspace_sources: tuple[str, ...]) -> None:
-    """Drop every `USER_ONLY_KEYS` value whose source is one of `workspace_sources` (in place)."""
-    from lspilot.settings.loader import SOURCE_DEFAULT, SettingsProblem
+def enforce_user_only(
+    loaded: LoadedSettings,
+    workspace_sources: tuple[str, ...],
+    problem: Callable[[str, str, str], Any],
+    default_source: str,
+) -> None:
+    """Drop every `USER_ONLY_KEYS` value whose source is one of `workspace_sources` (in place).
 
+    `problem(key, source, message)` builds a `SettingsProblem` (passed in: the loader imports
+    this module, not the other way round).
+    """
     for key in USER_ONLY_KEYS:
-        source = loaded.sources.get(key, SOURCE_DEFAULT)
+        source = loaded.sources.get(key, default_source)
         if source not in workspace_sources:
             continue
         leaf = LEAVES[key]
@@ -34,9 +42,9 @@ def enforce_user_only(loaded: LoadedSettings, workspace_sources: tuple[str, ...]
             section = getattr(section, part)
         default = type(section).model_fields[leaf.name].get_default(call_default_factory=True)
         setattr(section, leaf.name, default)
-        loaded.sources[key] = SOURCE_DEFAULT
+        loaded.sources[key] = default_source
         loaded.problems.append(
-            SettingsProblem(
+            problem(
                 key,
                 source,
                 f"`{key}` is read from user-level settings only ({ENV_NAMES[key]} or the"
