@@ -141,6 +141,7 @@ class SharedCache:
         self._backoff = FIRST_BACKOFF_S
         self.retry_at = 0.0
         self._warned = False
+        self._closing = False
         self.counters = dict.fromkeys(("hits", "misses", "writes", "refused", "dropped"), 0)
         self.warnings = 0
 
@@ -192,8 +193,8 @@ class SharedCache:
 
     def _down(self, error: BaseException) -> None:
         """Stop using the store, warn once per outage, reconnect after a pause."""
-        if self.state == "down":
-            return  # a concurrent failure of the same outage: already handled
+        if self.state == "down" or self._closing:
+            return  # a concurrent failure of the same outage, or connections ending with us
         kind = "timed out" if isinstance(error, TimeoutError) else type(error).__name__
         detail = str(error).splitlines()[0][:160] if str(error) else ""
         reason = f"{kind}: {detail}" if detail else kind
@@ -348,6 +349,7 @@ class SharedCache:
 
     async def aclose(self) -> None:
         """Let pending writes finish (bounded), stop reconnecting, close the connection."""
+        self._closing = True
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()
         pending = [t for t in self._tasks if not t.done()]
