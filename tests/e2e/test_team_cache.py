@@ -243,21 +243,25 @@ async def test_a_poisoned_entry_is_ignored(
         assert (await status(client))["cache"]["levels"]["shared"] == 0
 
 
-async def test_check_fills_the_team_cache_for_the_editor(
-    model_env: dict[str, str], workspace: Path, tmp_path: Path, redis: RedisServer, fake
-) -> None:
-    (workspace / "calc.py").write_text(SOURCE, encoding="utf-8")
-    ci = team_env(model_env, redis, tmp_path / "cache-ci")
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "lspilot", "check", "."],
-        cwd=workspace,
-        env=ci,
+def lspilot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real command line."""
+    return subprocess.run(
+        [sys.executable, "-m", "lspilot", *args],
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+async def test_check_fills_the_team_cache_for_the_editor(
+    model_env: dict[str, str], workspace: Path, tmp_path: Path, redis: RedisServer, fake
+) -> None:
+    (workspace / "calc.py").write_text(SOURCE, encoding="utf-8")
+    ci = team_env(model_env, redis, tmp_path / "cache-ci")
+    done = await asyncio.to_thread(lspilot, ci, workspace, "check", ".")
     assert done.returncode == 1, done.stderr  # the error-level issue in `add`
     assert ADD_ISSUE["message"] in done.stdout
     reviews = len(fake.chat_requests())
@@ -271,3 +275,18 @@ async def test_check_fills_the_team_cache_for_the_editor(
         await add_diagnostic(client, uri)
         await wait_for_hits(client, "shared", reviews)
         assert len(fake.chat_requests()) == reviews  # no review request from the editor
+
+    # The command line: hits per level (kept across sessions), the namespace's size, doctor,
+    # and clearing the namespace only.
+    stats = json.loads(lspilot(editor, workspace, "cache", "stats", "--json").stdout)
+    assert stats["levels"]["shared"] >= reviews, stats
+    assert stats["shared"]["state"] == "up" and stats["shared"]["entries"] == reviews
+    doctor = lspilot(editor, workspace, "doctor", "--no-probe").stdout
+    assert f"team cache {redis.url} namespace {NAMESPACE}: {reviews} entries" in doctor
+    other_team = b"lspilot:team-b:" + b"0" * 64
+    redis.client().set(other_team, b"{}")
+    cleared = lspilot(editor, workspace, "cache", "clear", "--shared")
+    assert cleared.stdout.strip() == f"removed {reviews} shared answers from namespace {NAMESPACE}"
+    assert shared_keys(redis) == []
+    assert redis.client().exists(other_team) == 1  # another team's namespace is untouched
+    assert (tmp_path / "cache-editor" / "results").is_dir()  # the disk cache is untouched

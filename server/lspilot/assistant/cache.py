@@ -41,6 +41,8 @@ MEMORY_ENTRIES = 2048
 LOCK_TIMEOUT_S = 2.0
 #: The levels, in the order they are read; `stats()["levels"]` counts the hits of each.
 LEVELS = ("memory", "disk", "shared")
+#: Beside `results/`: hits per level summed over sessions (shown by `lspilot cache stats`).
+HITS_FILE = "hits.json"
 
 
 def cache_secrets(settings: Settings) -> tuple[str, ...]:
@@ -87,6 +89,7 @@ class ResultCache:
         self.memory = MemoryCache(settings.memory_limit_mb * 1024 * 1024 if settings.enabled else 0)
         self.shared = SharedCache(settings, secrets)
         self.hits = dict.fromkeys(LEVELS, 0)
+        self._saved = dict.fromkeys(LEVELS, 0)  # hits already added to the hits file
         self.misses = 0
         self.last_hit = ""
         self._fills: set[asyncio.Task[None]] = set()
@@ -280,11 +283,41 @@ class ResultCache:
                 except Exception as error:
                     self._degrade(error)
             self._entries = self._volume = 0
+            self._saved = dict(self.hits)
+            with contextlib.suppress(OSError):
+                self._hits_file.unlink(missing_ok=True)
             return removed
+
+    # ---- hits per level, kept across sessions for `lspilot cache stats` -------------------
+
+    @property
+    def _hits_file(self) -> Path:
+        return self.directory / HITS_FILE
+
+    def saved_hits(self) -> dict[str, int]:
+        """Hits per level of every session since the last `clear` (blocking: CLI)."""
+        try:
+            data = json.loads(self._hits_file.read_text(encoding="utf-8"))
+            return {level: int(data.get(level, 0)) for level in LEVELS}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return dict.fromkeys(LEVELS, 0)
+
+    def _save_hits(self) -> None:
+        """Add this session's hits to the file (best effort: two sessions may race)."""
+        fresh = {level: n - self._saved.get(level, 0) for level, n in self.hits.items()}
+        if self.mode != "disk" or not any(fresh.values()):
+            return
+        total = self.saved_hits()
+        for level, count in fresh.items():
+            total[level] += count
+        with contextlib.suppress(OSError):
+            self._hits_file.write_text(json.dumps(total), encoding="utf-8")
+            self._saved = dict(self.hits)
 
     def close(self) -> None:
         """Close the disk cache (it reopens on next use)."""
         with self._lock:
+            self._save_hits()
             if self._disk is not None:
                 try:
                     self._disk.close()

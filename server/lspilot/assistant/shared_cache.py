@@ -144,6 +144,9 @@ class SharedCache:
         self._closing = False
         self.counters = dict.fromkeys(("hits", "misses", "writes", "refused", "dropped"), 0)
         self.warnings = 0
+        #: The namespace's size as `size()` last found it (the command line fills these).
+        self.entries = 0
+        self.size_bytes = 0
 
     # ---- connection ---------------------------------------------------------------------
 
