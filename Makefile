@@ -32,8 +32,9 @@ unit: $(STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest -q tests/e2e
 
-bench: $(STAMP)
+bench: $(STAMP) test-apt
 	$(PY) bench/run.py
+	$(PY) bench/team_cache.py
 
 # Debian packages the test suite runs for real: redis-server (the team cache's shared store,
 # tests/e2e/test_team_cache.py). Installed only when missing; without root or apt it says so and
