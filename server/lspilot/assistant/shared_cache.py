@@ -240,21 +240,24 @@ class SharedCache:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _ready(self) -> bool:
-        """True when the store can be asked now; waits only for the very first connection."""
+    async def _ready(self, wait: float) -> bool:
+        """True when the store can be asked now; waits up to `wait` for the first connection.
+
+        Only the first attempt since start is worth a wait (a reconnect never is): an editor
+        waits no longer than a read may take, a write or the command line longer.
+        """
         self.start()
         first = self._connecting
-        # Only the first attempt since start is worth a (short) wait: a reconnect never is.
         if self.state == "connecting" and first is not None and self.retry_at == 0.0:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(first), CONNECT_TIMEOUT_S)
+                await asyncio.wait_for(asyncio.shield(first), wait)
         return self.state == "up" and self._client is not None
 
     # ---- entries ------------------------------------------------------------------------
 
     async def get(self, key: str) -> dict[str, Any] | None:
         """The checked entry under `key`, or None (missing, dropped, store down or slow)."""
-        if not self.configured or not await self._ready():
+        if not self.configured or not await self._ready(self.timeout_s):
             return None
         try:
             raw = await asyncio.wait_for(self._client.get(self.prefix + key), self.timeout_s)
@@ -282,14 +285,15 @@ class SharedCache:
             log.debug("result %s… not shared: %s", key[:12], problem)
             return
         self.start()
-        if self.state == "up":
+        if self.state in ("up", "connecting"):
             data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
             self._spawn(self._write(self.prefix + key, data))
 
     async def _write(self, name: str, data: bytes) -> None:
-        client = self._client
-        if client is None:
+        # `lspilot check` answers its first chunks while the connection is still being made.
+        if not await self._ready(CONNECT_TIMEOUT_S):
             return
+        client = self._client
         try:
             await asyncio.wait_for(client.set(name, data, ex=self.ttl_s), WRITE_TIMEOUT_S)
             self.counters["writes"] += 1
@@ -300,7 +304,7 @@ class SharedCache:
     # ---- the namespace as a whole (command line) ----------------------------------------
 
     async def _scan(self, each: Callable[[Any, list[bytes]], Any]) -> None:
-        if not await self._ready():
+        if not await self._ready(CONNECT_TIMEOUT_S):
             raise ConnectionError(self.reason or "the team cache is not reachable")
         cursor: Any = 0
         while True:
