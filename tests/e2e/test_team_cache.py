@@ -154,10 +154,12 @@ async def test_a_second_process_gets_hover_and_review_from_the_first_ones_redis(
         uri = client.open_doc(workspace / "calc.py", SOURCE)
         await add_diagnostic(client, uri)
         assert EXPLANATION in await hover_text(client, uri, "add(1, 2)")
-        asked = CHUNKS + 1  # the review of each chunk and one explanation
-        await wait_for(lambda: len(fake.chat_requests()) >= asked, STORE_TIMEOUT)
-        await wait_for_shared(redis, asked)
+        answers = CHUNKS + 1  # the review of each chunk and one explanation
+        await wait_for(lambda: len(fake.chat_requests()) >= answers, STORE_TIMEOUT)
+        await wait_for_shared(redis, answers)
         assert (await status(client))["cache"]["shared"]["state"] == "up"
+    # Counted once the first process is gone: whatever it asked (a retried request too) is done.
+    asked = len(fake.chat_requests())
 
     second = team_env(model_env, redis, tmp_path / "cache-second")
     async with lsp_session(env=second, workspace=workspace) as client:
@@ -165,8 +167,9 @@ async def test_a_second_process_gets_hover_and_review_from_the_first_ones_redis(
         found = await add_diagnostic(client, uri)
         assert client.text_in(uri, found.range) == "a - b"
         assert EXPLANATION in await hover_text(client, uri, "add(1, 2)")
-        cache = await wait_for_hits(client, "shared", asked)
-        assert len(fake.chat_requests()) == asked  # not one model request
+        cache = await wait_for_hits(client, "shared", answers)
+        new = [fake.prompt_text(r)[-300:] for r in fake.chat_requests()[asked:]]
+        assert new == [], json.dumps(cache)  # not one model request
         assert cache["shared"]["namespace"] == NAMESPACE
     # The second one filled its own disk cache from the team's.
     assert (tmp_path / "cache-second" / "results").is_dir()
@@ -187,12 +190,14 @@ async def test_redis_stopped_mid_session_one_warning_then_recovery(
         redis.stop()
         # Features keep working on memory and disk, and the model for what is new.
         assert EXPLANATION in await hover_text(client, uri, "greet(")
+        asked = len(fake.chat_requests())
         assert EXPLANATION in await hover_text(client, uri, "add(1, 2)")  # from memory
+        assert len(fake.chat_requests()) == asked
         down = (await status(client))["cache"]["shared"]
         assert down["state"] in ("down", "connecting"), down
         assert down["reason"]
         assert down["warnings"] == 1  # one warning for the whole outage
-        assert len(fake.chat_requests()) == 2
+        assert (await status(client))["cache"]["levels"]["memory"] >= 1
 
         seen = len(client.statuses)
         redis.start()  # the same port, empty
@@ -230,6 +235,7 @@ async def test_a_poisoned_entry_is_ignored(
         uri = client.open_doc(workspace / "calc.py", SOURCE)
         assert EXPLANATION in await hover_text(client, uri, "add(1, 2)")
     (key,) = await wait_for_shared(redis, 1)
+    asked = len(fake.chat_requests())
     redis.client().set(key, json.dumps(POISONS[poison]).encode("utf-8"))
 
     env["LSPILOT_CACHE__DIR"] = str(tmp_path / "two")
@@ -237,7 +243,7 @@ async def test_a_poisoned_entry_is_ignored(
         uri = client.open_doc(workspace / "calc.py", SOURCE)
         text = await hover_text(client, uri, "add(1, 2)")
         assert EXPLANATION in text and "redacted" not in text and "xxxx" not in text
-        assert len(fake.chat_requests()) == 2  # the poisoned entry cost a model request
+        assert len(fake.chat_requests()) > asked  # the poisoned entry cost a model request
         shared = (await status(client))["cache"]["shared"]
         assert shared["dropped"] >= 1, shared
         assert (await status(client))["cache"]["levels"]["shared"] == 0
@@ -265,28 +271,28 @@ async def test_check_fills_the_team_cache_for_the_editor(
     assert done.returncode == 1, done.stderr  # the error-level issue in `add`
     assert ADD_ISSUE["message"] in done.stdout
     reviews = len(fake.chat_requests())
-    assert reviews >= 1
+    assert reviews >= CHUNKS
     # `check` waits for its writes before it exits: the store has them all already.
-    assert len(shared_keys(redis)) == reviews
+    assert len(shared_keys(redis)) == CHUNKS
 
     editor = team_env(model_env, redis, tmp_path / "cache-editor")
     async with lsp_session(env=editor, workspace=workspace) as client:
         uri = client.open_doc(workspace / "calc.py", SOURCE)
         await add_diagnostic(client, uri)
-        await wait_for_hits(client, "shared", reviews)
+        await wait_for_hits(client, "shared", CHUNKS)
         assert len(fake.chat_requests()) == reviews  # no review request from the editor
 
     # The command line: hits per level (kept across sessions), the namespace's size, doctor,
     # and clearing the namespace only.
     stats = json.loads(lspilot(editor, workspace, "cache", "stats", "--json").stdout)
-    assert stats["levels"]["shared"] >= reviews, stats
-    assert stats["shared"]["state"] == "up" and stats["shared"]["entries"] == reviews
+    assert stats["levels"]["shared"] >= CHUNKS, stats
+    assert stats["shared"]["state"] == "up" and stats["shared"]["entries"] == CHUNKS
     doctor = lspilot(editor, workspace, "doctor", "--no-probe").stdout
-    assert f"team cache {redis.url} namespace {NAMESPACE}: {reviews} entries" in doctor
+    assert f"team cache {redis.url} namespace {NAMESPACE}: {CHUNKS} entries" in doctor
     other_team = b"lspilot:team-b:" + b"0" * 64
     redis.client().set(other_team, b"{}")
     cleared = lspilot(editor, workspace, "cache", "clear", "--shared")
-    assert cleared.stdout.strip() == f"removed {reviews} shared answers from namespace {NAMESPACE}"
+    assert cleared.stdout.strip() == f"removed {CHUNKS} shared answers from namespace {NAMESPACE}"
     assert shared_keys(redis) == []
     assert redis.client().exists(other_team) == 1  # another team's namespace is untouched
     assert (tmp_path / "cache-editor" / "results").is_dir()  # the disk cache is untouched

@@ -37,9 +37,9 @@ USERNAME_ENV = "LSPILOT_REDIS_USERNAME"
 PASSWORD_ENV = "LSPILOT_REDIS_PASSWORD"
 #: Largest entry written or accepted: an explanation or a review is a few KiB.
 MAX_ENTRY_BYTES = 256 * 1024
-#: Connecting (and its first PING) and background writes may take longer than a read.
-CONNECT_TIMEOUT_S = 2.0
-WRITE_TIMEOUT_S = 2.0
+#: Connecting (and its first PING) and background writes may take longer than a read: at
+#: least this, or ten reads' worth (`SharedCache.slow_s`).
+SLOW_TIMEOUT_S = 2.0
 #: Pause before reconnecting after a failure, doubled on each failure up to the maximum.
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
@@ -125,6 +125,8 @@ class SharedCache:
         self.prefix = f"lspilot:{self.namespace}:"
         self.ttl_s = settings.shared_ttl_days * 86_400
         self.timeout_s = settings.shared_timeout_ms / 1000
+        #: Bound of what nobody waits for: connecting, background writes, the command line.
+        self.slow_s = max(SLOW_TIMEOUT_S, self.timeout_s * 10)
         self.secrets = secrets
         self.state = "off"
         self.reason = "cache.sharedUrl is not set"
@@ -165,8 +167,8 @@ class SharedCache:
             self.url,
             username=os.environ.get(USERNAME_ENV) or None,
             password=os.environ.get(PASSWORD_ENV) or None,
-            socket_connect_timeout=CONNECT_TIMEOUT_S,
-            socket_timeout=WRITE_TIMEOUT_S,
+            socket_connect_timeout=self.slow_s,
+            socket_timeout=self.slow_s,
             # We time out and reconnect ourselves; redis-py's own retries would hold a read.
             retry=Retry(NoBackoff(), 0),
         )
@@ -181,7 +183,7 @@ class SharedCache:
         client = None
         try:
             client = self._make_client()
-            await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT_S)
+            await asyncio.wait_for(client.ping(), self.slow_s)
         except Exception as error:
             if client is not None:
                 self._spawn(self._close_client(client))
@@ -223,10 +225,9 @@ class SharedCache:
         self._set_state("connecting", self.reason)
         await self._connect()
 
-    @staticmethod
-    async def _close_client(client: Any) -> None:
+    async def _close_client(self, client: Any) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.aclose(), WRITE_TIMEOUT_S)
+            await asyncio.wait_for(client.aclose(), self.slow_s)
 
     def _set_state(self, state: str, reason: str) -> None:
         changed = state != self.state
@@ -291,11 +292,11 @@ class SharedCache:
 
     async def _write(self, name: str, data: bytes) -> None:
         # `lspilot check` answers its first chunks while the connection is still being made.
-        if not await self._ready(CONNECT_TIMEOUT_S):
+        if not await self._ready(self.slow_s):
             return
         client = self._client
         try:
-            await asyncio.wait_for(client.set(name, data, ex=self.ttl_s), WRITE_TIMEOUT_S)
+            await asyncio.wait_for(client.set(name, data, ex=self.ttl_s), self.slow_s)
             self.counters["writes"] += 1
         except Exception as error:
             if self._client is client:
@@ -304,16 +305,16 @@ class SharedCache:
     # ---- the namespace as a whole (command line) ----------------------------------------
 
     async def _scan(self, each: Callable[[Any, list[bytes]], Any]) -> None:
-        if not await self._ready(CONNECT_TIMEOUT_S):
+        if not await self._ready(self.slow_s):
             raise ConnectionError(self.reason or "the team cache is not reachable")
         cursor: Any = 0
         while True:
             cursor, names = await asyncio.wait_for(
                 self._client.scan(cursor, match=self.prefix + "*", count=SCAN_BATCH),
-                WRITE_TIMEOUT_S,
+                self.slow_s,
             )
             if names:
-                await asyncio.wait_for(each(self._client, list(names)), WRITE_TIMEOUT_S)
+                await asyncio.wait_for(each(self._client, list(names)), self.slow_s)
             if int(cursor) == 0:
                 return
 
@@ -361,7 +362,7 @@ class SharedCache:
             self._connecting.cancel()
         pending = [t for t in self._tasks if not t.done()]
         if pending:
-            await asyncio.wait(pending, timeout=WRITE_TIMEOUT_S * 2)
+            await asyncio.wait(pending, timeout=self.slow_s * 2)
         for task in pending:
             task.cancel()
         client, self._client = self._client, None
