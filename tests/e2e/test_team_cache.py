@@ -296,3 +296,21 @@ async def test_check_fills_the_team_cache_for_the_editor(
     assert shared_keys(redis) == []
     assert redis.client().exists(other_team) == 1  # another team's namespace is untouched
     assert (tmp_path / "cache-editor" / "results").is_dir()  # the disk cache is untouched
+
+
+async def test_a_rejected_answer_is_taken_back_from_the_team_cache(redis: RedisServer) -> None:
+    # What `Assistant.run_validated` does when its validator rejects an answer it shared.
+    from lspilot.assistant.shared_cache import SharedCache
+    from lspilot.settings import CacheSettings
+
+    settings = CacheSettings(shared_url=redis.url, shared_namespace=NAMESPACE)
+    shared = SharedCache(settings)
+    value = {"task": "explain", "result": {"markdown": "An answer."}}
+    shared.set("kept", value)
+    shared.set("rejected", value)
+    await wait_for_shared(redis, 2)
+    shared.forget("rejected")  # after its write landed
+    shared.set("rejected-at-once", value)
+    shared.forget("rejected-at-once")  # before its write could start
+    await shared.aclose()  # waits for the delete
+    assert [k.decode() for k in shared_keys(redis)] == [f"lspilot:{NAMESPACE}:kept"]

@@ -310,6 +310,7 @@ class Assistant:
             problem = str(error)
         if problem is None:
             return result
+        self._unshare(request)
         log.info("%s answer rejected (%s); asking once more", request.task, problem)
         repair = request.model_copy(update={"feedback": problem})
         try:
@@ -319,9 +320,15 @@ class Assistant:
             problem = str(error)
         if problem is None:
             return result
+        self._unshare(repair)
         self.failures["BadOutputError"] += 1
         self.last_error = f"The model's answer could not be used: {problem}"
         raise BadOutputError(problem, user_message=self.last_error)
+
+    def _unshare(self, request: AnyTaskInput) -> None:
+        """Only validated answers are shared: take a rejected one back from the team cache."""
+        with contextlib.suppress(AssistantError):
+            self.cache.shared.forget(self._prepare(request)[2])
 
     # ---- status and lifecycle -----------------------------------------------------------
 

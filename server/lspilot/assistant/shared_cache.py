@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -140,6 +141,7 @@ class SharedCache:
         self._client: Any = None
         self._connecting: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._writes: dict[str, asyncio.Task[Any]] = {}  # by Redis key, until written
         self._backoff = FIRST_BACKOFF_S
         self.retry_at = 0.0
         self._warned = False
@@ -288,7 +290,34 @@ class SharedCache:
         self.start()
         if self.state in ("up", "connecting"):
             data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            self._spawn(self._write(self.prefix + key, data))
+            name = self.prefix + key
+            write = self._writes[name] = self._spawn(self._write(name, data))
+            write.add_done_callback(functools.partial(self._written, name))
+
+    def _written(self, name: str, task: asyncio.Task[Any]) -> None:
+        if self._writes.get(name) is task:
+            del self._writes[name]
+
+    def forget(self, key: str) -> None:
+        """Take back what `set` shared under `key` (an answer its validator then rejected)."""
+        if not self.configured:
+            return
+        name = self.prefix + key
+        pending = self._writes.pop(name, None)
+        if pending is not None and not pending.done():
+            pending.cancel()
+        if self.state == "up":
+            self._spawn(self._delete(name))
+
+    async def _delete(self, name: str) -> None:
+        client = self._client
+        if client is None:
+            return
+        try:
+            await asyncio.wait_for(client.delete(name), self.slow_s)
+        except Exception as error:
+            if self._client is client:
+                self._down(error)
 
     async def _write(self, name: str, data: bytes) -> None:
         # `lspilot check` answers its first chunks while the connection is still being made.
