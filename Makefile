@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit e2e bench test-editors vsix clean sarif-schema
+.PHONY: install demo test lint unit e2e bench test-editors vsix clean sarif-schema test-apt
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(PY) -m mypy
 
 # The whole suite: lint, unit tests, end-to-end tests against the real server over stdio.
-test: lint
+test: lint test-apt
 	$(PY) -m pytest -q
 
 unit: $(STAMP)
@@ -32,8 +32,21 @@ unit: $(STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest -q tests/e2e
 
-bench: $(STAMP)
+bench: $(STAMP) test-apt
 	$(PY) bench/run.py
+	$(PY) bench/team_cache.py
+
+# Debian packages the test suite runs for real: redis-server (the team cache's shared store,
+# tests/e2e/test_team_cache.py). Installed only when missing; without root or apt it says so and
+# those tests skip with the reason.
+TEST_APT_PACKAGES := redis-server
+test-apt:
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } \
+			|| echo "could not install$$missing: the tests that need it will skip"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

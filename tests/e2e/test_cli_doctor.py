@@ -165,7 +165,10 @@ def test_cache_and_privacy_checks(
     (workspace / ".lspilotignore").write_text("# private\ndrafts/\n", encoding="utf-8")
     result = doctor(offline_env, "--file", ".env", "--file", "app.py", cwd=workspace)
     cache = section(result.stdout, "Cache")
-    assert cache == [f"  ok    {tmp_path / 'cache'}: writable, empty (created on first use)"]
+    assert cache == [
+        f"  ok    {tmp_path / 'cache'}: writable, empty (created on first use)",
+        "  --    team cache not used: cache.sharedUrl is not set",
+    ]
     privacy = section(result.stdout, "Privacy")
     assert f"  .lspilotignore: {workspace / '.lspilotignore'} (1 patterns)" in privacy
     assert any(".env: no model features: .env matches the privacy.exclude" in p for p in privacy)

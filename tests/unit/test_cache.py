@@ -105,9 +105,10 @@ async def test_review_results_keep_their_issues(tmp_path: Path) -> None:
 
 
 async def test_two_caches_on_one_directory_share_entries(tmp_path: Path) -> None:
-    # Two servers (two editors) on one cache directory.
-    first = ResultCache(CacheSettings(dir=str(tmp_path)))
-    second = ResultCache(CacheSettings(dir=str(tmp_path)))
+    # Two servers (two editors) on one cache directory. Without L1 (memoryLimitMb = 0): each
+    # process keeps what it read in memory, so an overwrite by the other is seen from disk only.
+    first = ResultCache(CacheSettings(dir=str(tmp_path), memory_limit_mb=0))
+    second = ResultCache(CacheSettings(dir=str(tmp_path), memory_limit_mb=0))
     await first.set(key(), result("from the first"))
     assert await second.get(key()) == result("from the first")
     await second.set(key(), result("from the second"))

@@ -26,6 +26,10 @@ PACKAGE_JSON = Path(__file__).resolve().parents[1] / "package.json"
 # (SecretStorage) and reaches the server through its environment.
 SKIPPED = {"apiKey"}
 
+# Settings a workspace must not set: "application" scope makes VS Code read them from the
+# user's settings only (the team cache's Redis URL: a cloned repository must not pick it).
+SCOPES = {"lspilot.cache.sharedUrl": "application"}
+
 # Schema keys copied as they are onto a VS Code setting.
 _COPIED = ("type", "enum", "minimum", "maximum", "items", "minLength", "maxLength", "pattern")
 
@@ -178,6 +182,8 @@ def server_properties() -> dict[str, dict[str, Any]]:
 def configuration() -> dict[str, Any]:
     """The whole `contributes.configuration` object."""
     properties = {**CLIENT_SETTINGS, **server_properties()}
+    for key, scope in SCOPES.items():
+        properties[key]["scope"] = scope
     for order, entry in enumerate(properties.values()):
         entry["order"] = order
     return {"title": "lspilot", "properties": properties}

@@ -30,9 +30,11 @@ async def create_assistant(settings: Settings, root: Path | None) -> Assistant:
 
     The cache opens lazily on first use, in a worker thread, so this never blocks on disk.
     """
-    from lspilot.assistant.cache import ResultCache
+    from lspilot.assistant.cache import ResultCache, cache_secrets
     from lspilot.assistant.gateway import Assistant
     from lspilot.assistant.selection import select_engine
 
+    cache = ResultCache(settings.cache, secrets=cache_secrets(settings))
+    cache.shared.start()  # the team cache connects while the engine is selected
     engine, reason = await select_engine(settings)
-    return Assistant(settings, engine, ResultCache(settings.cache), root=root, engine_reason=reason)
+    return Assistant(settings, engine, cache, root=root, engine_reason=reason)

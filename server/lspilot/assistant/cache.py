@@ -1,4 +1,8 @@
-"""The result cache: diskcache under the user cache dir, degrading to memory, never failing.
+"""The result cache: three levels, read through in order and written through.
+
+L1 is process memory (`memory_cache`, bounded by `cache.memoryLimitMb`), L2 diskcache under the
+user cache dir (degrading to memory, never failing), L3 an optional team Redis
+(`shared_cache`, `cache.sharedUrl`). A hit in a lower level fills the levels above it.
 
 Keys are sha256 hashes of the normalized, already-redacted input plus everything that changes
 the answer (engine, model, task, prompt version, parameters). Values are validated results as
@@ -20,10 +24,12 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lspilot.assistant.memory_cache import MemoryCache
+from lspilot.assistant.shared_cache import SharedCache
 from lspilot.assistant.tasks import RESULT_TYPES, AnyTaskInput, Task, TaskResult
 
 if TYPE_CHECKING:
-    from lspilot.settings import CacheSettings
+    from lspilot.settings import CacheSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,16 @@ CACHE_FORMAT = 1
 MEMORY_ENTRIES = 2048
 #: Seconds SQLite waits on a lock before we call the cache locked (its default is 60).
 LOCK_TIMEOUT_S = 2.0
+#: The levels, in the order they are read; `stats()["levels"]` counts the hits of each.
+LEVELS = ("memory", "disk", "shared")
+#: Beside `results/`: hits per level summed over sessions (shown by `lspilot cache stats`).
+HITS_FILE = "hits.json"
+
+
+def cache_secrets(settings: Settings) -> tuple[str, ...]:
+    """What must never be in a shared entry: the user's API key."""
+    key = settings.api_key.get_secret_value() if settings.api_key else ""
+    return (key,) if len(key) >= 8 else ()
 
 
 def _normalize(value: Any) -> Any:
@@ -58,9 +74,9 @@ def default_cache_dir() -> Path:
 
 
 class ResultCache:
-    """Task results by key: on disk when possible, else in memory; `enabled=False` is off."""
+    """Task results by key: memory, disk (else memory only), team Redis; `enabled=False` is off."""
 
-    def __init__(self, settings: CacheSettings) -> None:
+    def __init__(self, settings: CacheSettings, *, secrets: tuple[str, ...] = ()) -> None:
         self.settings = settings
         self.directory = Path(settings.dir).expanduser() if settings.dir else default_cache_dir()
         self.mode = "disk" if settings.enabled else "off"
@@ -70,6 +86,13 @@ class ResultCache:
         self._entries = 0
         self._volume = 0
         self._warned = False
+        self.memory = MemoryCache(settings.memory_limit_mb * 1024 * 1024 if settings.enabled else 0)
+        self.shared = SharedCache(settings, secrets)
+        self.hits = dict.fromkeys(LEVELS, 0)
+        self._saved = dict.fromkeys(LEVELS, 0)  # hits already added to the hits file
+        self.misses = 0
+        self.last_hit = ""
+        self._fills: set[asyncio.Task[None]] = set()
 
     # ---- keys ---------------------------------------------------------------------------
 
@@ -169,35 +192,82 @@ class ResultCache:
 
     # ---- public API ---------------------------------------------------------------------
 
+    async def _find(self, key: str) -> tuple[dict[str, Any] | None, str]:
+        """The raw value and the level it came from, filling the levels above a hit."""
+        value = self.memory.get(key)
+        if value is not None:
+            return value, "memory"
+        value = await asyncio.to_thread(self._get_sync, key)
+        if value is not None:
+            self.memory.set(key, value)
+            return value, "disk"
+        value = await self.shared.get(key)
+        if value is not None:
+            self.memory.set(key, value)
+            # Filling the disk must not hold the answer up: a worker thread, in the background.
+            fill = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(self._set_sync, key, value)
+            )
+            self._fills.add(fill)
+            fill.add_done_callback(self._fills.discard)
+            return value, "shared"
+        return None, ""
+
+    async def lookup(self, key: str) -> tuple[TaskResult | None, str]:
+        """The stored result for `key` and its level ("memory", "disk", "shared"), or (None, "").
+
+        A value that no longer fits its result model (another lspilot version) is a miss.
+        """
+        if self.mode == "off":
+            return None, ""
+        value, level = await self._find(key)
+        if value is not None:
+            try:
+                result = RESULT_TYPES[Task(value["task"])].model_validate(value["result"])
+            except (KeyError, ValueError) as error:
+                log.debug("ignoring unreadable cache entry: %s", error)
+                self.memory.discard(key)
+            else:
+                self.hits[level] += 1
+                self.last_hit = level
+                return result, level
+        self.misses += 1
+        return None, ""
+
     async def get(self, key: str) -> TaskResult | None:
         """The stored result for `key`, or None (also when the stored value no longer fits)."""
-        if self.mode == "off":
-            return None
-        value = await asyncio.to_thread(self._get_sync, key)
-        if value is None:
-            return None
-        try:
-            return RESULT_TYPES[Task(value["task"])].model_validate(value["result"])
-        except (KeyError, ValueError) as error:
-            # An entry written by another version of lspilot: treat as a miss.
-            log.debug("ignoring unreadable cache entry: %s", error)
-            return None
+        return (await self.lookup(key))[0]
 
     async def set(self, key: str, result: TaskResult) -> None:
-        """Store `result` (as JSON data, with its task) under `key`."""
+        """Store `result` (as JSON data, with its task) under `key` in every level.
+
+        The team cache gets it in the background, and only when it may be shared.
+        """
         if self.mode == "off":
             return
         task = next(t for t, kind in RESULT_TYPES.items() if type(result) is kind)
         value = {"task": str(task), "result": result.model_dump(mode="json")}
+        self.memory.set(key, value)
         await asyncio.to_thread(self._set_sync, key, value)
+        self.shared.set(key, value)
 
     def stats(self) -> dict[str, Any]:
-        """Entries, size in bytes, directory and mode, as last seen (no disk access here)."""
+        """Entries, size in bytes, directory and mode, as last seen (no disk access here);
+        hits per level, the last hit's level, L1's use and the team cache's state."""
         return {
             "entries": self._entries,
             "size_bytes": self._volume,
             "directory": str(self.directory),
             "mode": self.mode,
+            "levels": dict(self.hits),
+            "misses": self.misses,
+            "last_hit": self.last_hit,
+            "memory": {
+                "entries": len(self.memory),
+                "size_bytes": self.memory.size_bytes,
+                "limit_bytes": self.memory.max_bytes,
+            },
+            "shared": self.shared.stats(),
         }
 
     def clear(self) -> int:
@@ -205,6 +275,7 @@ class ResultCache:
         with self._lock:
             removed = len(self._memory)
             self._memory.clear()
+            self.memory.clear()
             disk = self._open()
             if disk is not None:
                 try:
@@ -212,11 +283,41 @@ class ResultCache:
                 except Exception as error:
                     self._degrade(error)
             self._entries = self._volume = 0
+            self._saved = dict(self.hits)
+            with contextlib.suppress(OSError):
+                self._hits_file.unlink(missing_ok=True)
             return removed
+
+    # ---- hits per level, kept across sessions for `lspilot cache stats` -------------------
+
+    @property
+    def _hits_file(self) -> Path:
+        return self.directory / HITS_FILE
+
+    def saved_hits(self) -> dict[str, int]:
+        """Hits per level of every session since the last `clear` (blocking: CLI)."""
+        try:
+            data = json.loads(self._hits_file.read_text(encoding="utf-8"))
+            return {level: int(data.get(level, 0)) for level in LEVELS}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return dict.fromkeys(LEVELS, 0)
+
+    def _save_hits(self) -> None:
+        """Add this session's hits to the file (best effort: two sessions may race)."""
+        fresh = {level: n - self._saved.get(level, 0) for level, n in self.hits.items()}
+        if self.mode != "disk" or not any(fresh.values()):
+            return
+        total = self.saved_hits()
+        for level, count in fresh.items():
+            total[level] += count
+        with contextlib.suppress(OSError):
+            self._hits_file.write_text(json.dumps(total), encoding="utf-8")
+            self._saved = dict(self.hits)
 
     def close(self) -> None:
         """Close the disk cache (it reopens on next use)."""
         with self._lock:
+            self._save_hits()
             if self._disk is not None:
                 try:
                     self._disk.close()
@@ -224,5 +325,8 @@ class ResultCache:
                     self._disk = None
 
     async def aclose(self) -> None:
-        """Close without blocking the event loop."""
+        """Finish the team cache's writes and the disk fills, then close, off the event loop."""
+        await self.shared.aclose()
+        if self._fills:
+            await asyncio.gather(*self._fills, return_exceptions=True)
         await asyncio.to_thread(self.close)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from lspilot.assistant.cache import ResultCache
+from lspilot.assistant.cache import ResultCache, cache_secrets
 from lspilot.assistant.errors import (
     AssistantError,
     BadOutputError,
@@ -115,6 +115,7 @@ class Assistant:
         self.engine = engine
         self.engine_reason = engine_reason
         self.cache = cache
+        cache.shared.on_change = self._changed  # the team cache going down/up is news
         self._privacy = privacy
         self._root = root
         self._inflight: dict[str, _Flight] = {}
@@ -323,6 +324,7 @@ class Assistant:
             problem = str(error)
         if problem is None:
             return result
+        self._unshare(request)
         log.info("%s answer rejected (%s); asking once more", request.task, problem)
         repair = request.model_copy(update={"feedback": problem})
         try:
@@ -332,9 +334,15 @@ class Assistant:
             problem = str(error)
         if problem is None:
             return result
+        self._unshare(repair)
         self.failures["BadOutputError"] += 1
         self.last_error = f"The model's answer could not be used: {problem}"
         raise BadOutputError(problem, user_message=self.last_error)
+
+    def _unshare(self, request: AnyTaskInput) -> None:
+        """Only validated answers are shared: take a rejected one back from the team cache."""
+        with contextlib.suppress(AssistantError):
+            self.cache.shared.forget(self._prepare(request)[2])
 
     # ---- status and lifecycle -----------------------------------------------------------
 
@@ -370,8 +378,11 @@ class Assistant:
             self._build_limits(settings)
         if old.privacy != settings.privacy:
             self._privacy = None  # rebuilt from the new settings on next use
-        if old.cache != settings.cache:
-            previous, self.cache = self.cache, ResultCache(settings.cache)
+        if old.cache != settings.cache or old.api_key != settings.api_key:
+            cache = ResultCache(settings.cache, secrets=cache_secrets(settings))
+            previous, self.cache = self.cache, cache
+            cache.shared.on_change = self._changed
+            cache.shared.start()
             self._spawn(previous.aclose())
         if (old.limits, old.cache, old.usage, old.max_output_tokens) != (
             settings.limits,

@@ -19,10 +19,14 @@ EPILOG = epilog(
       lspilot cache stats            entries, size and folder of the cache
       lspilot cache stats --json     the same, for scripts
       lspilot cache path             just the folder (du -sh "$(lspilot cache path)")
-      lspilot cache clear            forget every cached answer
+      lspilot cache clear            forget every cached answer (this machine)
+      lspilot cache clear --shared   forget the team cache's answers (its namespace only)
 
     The folder comes from the `cache.dir` setting (LSPILOT_CACHE__DIR, [tool.lspilot] in
     pyproject.toml, .lspilot.toml), else the user cache folder; --root picks the workspace.
+    The team cache is `cache.sharedUrl` (a Redis) with `cache.sharedNamespace`; `stats` shows
+    its state and size, and the hits each level served (memory, disk, team) since the last
+    clear.
     """
 )
 
@@ -36,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stats: entries and size; clear: remove every entry; path: print the folder",
     )
     parser.add_argument("--json", action="store_true", help="`stats` as JSON")
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="`clear`: the team cache's namespace (cache.sharedNamespace) instead of this machine",
+    )
     add_root_argument(parser)
 
 
@@ -43,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     """Carry out one cache action."""
     from lspilot.assistant.cache import ResultCache
 
-    settings = load(workspace_root(args)).settings
+    loaded = load(workspace_root(args))
+    for problem in loaded.problems:
+        if problem.key.startswith("cache."):
+            sys.stderr.write(f"lspilot cache: warning: {problem.message}\n")
+    settings = loaded.settings
     cache = ResultCache(settings.cache)
     if args.action == "path":
         print(cache.directory)
@@ -52,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"the cache is off (cache.enabled = false); its folder would be {cache.directory}")
         return 0
     try:
+        if args.action == "clear" and args.shared:
+            return asyncio.run(_clear_shared(cache))
         if args.action == "clear":
             return _clear(cache)
         return _stats(cache, as_json=args.json)
@@ -61,11 +76,27 @@ def run(args: argparse.Namespace) -> int:
 
 async def read_stats(cache: ResultCache) -> dict[str, Any]:
     """Entries and size on disk, without creating a cache folder that does not exist."""
+    shared = await _shared_stats(cache)
     if not (cache.directory / "results").is_dir():
-        return {**cache.stats(), "exists": False}
-    # Any lookup opens the disk cache, which counts its entries; the key matches nothing.
-    await cache.get("lspilot-cache-stats")
-    return {**cache.stats(), "exists": True}
+        return {**cache.stats(), "exists": False, "shared": shared}
+    # Opening the disk cache counts its entries; `_get_sync` looks at the disk level only.
+    await asyncio.to_thread(cache._get_sync, "lspilot-cache-stats")
+    stats = {**cache.stats(), "exists": True, "shared": shared}
+    stats["levels"] = cache.saved_hits()
+    return stats
+
+
+async def _shared_stats(cache: ResultCache) -> dict[str, Any]:
+    """The team cache's state, and its entries and size for the namespace when reachable."""
+    shared = cache.shared
+    if shared.configured:
+        try:
+            shared.entries, shared.size_bytes = await shared.size()
+        except Exception as error:  # down, refused, timed out: say so, do not fail the stats
+            shared.reason = shared.reason or f"{type(error).__name__}: {error}"
+        finally:
+            await shared.aclose()
+    return {**shared.stats(), "entries": shared.entries, "size_bytes": shared.size_bytes}
 
 
 def _stats(cache: ResultCache, *, as_json: bool) -> int:
@@ -75,6 +106,7 @@ def _stats(cache: ResultCache, *, as_json: bool) -> int:
         print(json.dumps(stats, indent=2))
         return 0
     print(f"folder:  {stats['directory']}")
+    _print_shared(stats["shared"])
     if not stats["exists"]:
         print("entries: 0 (nothing cached yet)")
         return 0
@@ -82,6 +114,11 @@ def _stats(cache: ResultCache, *, as_json: bool) -> int:
     print(
         f"size:    {human_size(stats['size_bytes'])}"
         f" (limit {cache.settings.size_limit_mb} MiB, setting cache.sizeLimitMb)"
+    )
+    levels = stats["levels"]
+    print(
+        f"hits:    memory {levels['memory']}, disk {levels['disk']}, team {levels['shared']}"
+        " (every session since the last clear)"
     )
     if stats["mode"] != "disk":
         # The cache degraded to memory: the folder is unusable and the server says so too.
@@ -99,4 +136,37 @@ def _clear(cache: ResultCache) -> int:
         sys.stderr.write(f"lspilot cache: error: cannot open the cache at {cache.directory}\n")
         return 1
     print(f"removed {removed} cached answer{'s' if removed != 1 else ''} from {cache.directory}")
+    return 0
+
+
+def _print_shared(shared: dict[str, Any]) -> None:
+    if shared["state"] == "off":
+        print(f"team:    off ({shared['reason']})")
+    elif shared["state"] != "up":
+        print(f"team:    {shared['url']} unreachable ({shared['reason']}); see `lspilot doctor`")
+    else:
+        print(
+            f"team:    {shared['url']} namespace {shared['namespace']}:"
+            f" {shared['entries']} entries, {human_size(shared['size_bytes'])},"
+            f" kept {shared['ttl_days']} days"
+        )
+
+
+async def _clear_shared(cache: ResultCache) -> int:
+    shared = cache.shared
+    if not shared.configured:
+        sys.stderr.write(f"lspilot cache: error: no team cache: {shared.reason}\n")
+        return 1
+    try:
+        removed = await shared.clear()
+    except Exception as error:
+        sys.stderr.write(
+            f"lspilot cache: error: the team cache is unreachable"
+            f" ({shared.reason or type(error).__name__}: {error})\n"
+        )
+        return 1
+    finally:
+        await shared.aclose()
+    plural = "s" if removed != 1 else ""
+    print(f"removed {removed} shared answer{plural} from namespace {shared.namespace}")
     return 0

@@ -34,6 +34,7 @@ from lspilot.settings.keys import (
     validation_reason,
 )
 from lspilot.settings.model import Settings, SettingsSection
+from lspilot.settings.user_only import enforce_user_only
 
 SOURCE_DEFAULT = "default"
 SOURCE_PYPROJECT = "pyproject.toml"
@@ -386,4 +387,8 @@ def load_settings(
         )
         settings = defaults
         loader.sources = dict.fromkeys(LEAVES, SOURCE_DEFAULT)
-    return LoadedSettings(settings=settings, problems=loader.problems, sources=loader.sources)
+    loaded = LoadedSettings(settings=settings, problems=loader.problems, sources=loader.sources)
+    enforce_user_only(
+        loaded, (SOURCE_PYPROJECT, SOURCE_LSPILOT_TOML), SettingsProblem, SOURCE_DEFAULT
+    )
+    return loaded

@@ -96,6 +96,28 @@ class CacheSettings(SettingsSection):
     enabled: bool = Field(default=True, description="Cache results on disk.")
     dir: str | None = Field(default=None, description="Cache folder; default: the user cache dir.")
     size_limit_mb: int = Field(default=256, ge=1, le=100_000, description="Cache size cap in MiB.")
+    memory_limit_mb: int = Field(
+        default=32, ge=0, le=4096, description="In-process cache size cap in MiB; 0 turns it off."
+    )
+    shared_url: str | None = Field(
+        default=None,
+        description=(
+            "Team cache: a shared Redis/Valkey (redis://, rediss:// for TLS, unix://);"
+            " user-level settings only. User and password from LSPILOT_REDIS_USERNAME and"
+            " LSPILOT_REDIS_PASSWORD."
+        ),
+    )
+    shared_namespace: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="Team cache key prefix: one per team (letters, digits, . _ -).",
+    )
+    shared_ttl_days: int = Field(
+        default=14, ge=1, le=365, description="Days a team cache entry is kept."
+    )
+    shared_timeout_ms: int = Field(
+        default=50, ge=5, le=5000, description="Longest wait for a team cache read."
+    )
 
 
 class HoverSettings(SettingsSection):

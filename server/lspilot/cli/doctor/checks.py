@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lspilot.cli.doctor.report import (
     FAIL,
@@ -171,6 +171,36 @@ async def check_cache(section: Section, settings: Settings) -> None:
             OK,
             f"{folder}: writable, {stats['entries']} entries,"
             f" {human_size(stats['size_bytes'])} of {settings.cache.size_limit_mb} MiB",
+        )
+        levels = stats["levels"]
+        section.add(
+            INFO,
+            f"hits since the last clear: memory {levels['memory']}, disk {levels['disk']},"
+            f" team {levels['shared']}",
+        )
+    check_team_cache(section, stats)
+
+
+def check_team_cache(section: Section, stats: dict[str, Any]) -> None:
+    """The team cache (L3): off and why, unreachable and why, or its namespace's size."""
+    from lspilot.cli.common import human_size
+
+    shared = stats["shared"]
+    if shared["state"] == "off":
+        section.add(INFO, f"team cache not used: {shared['reason']}")
+    elif shared["state"] != "up":
+        section.add(
+            WARN,
+            f"team cache {shared['url']} is unreachable ({shared['reason']}): lspilot works on"
+            " memory and disk and reconnects in the background",
+            "start the Redis, check cache.sharedUrl, LSPILOT_REDIS_USERNAME and"
+            " LSPILOT_REDIS_PASSWORD",
+        )
+    else:
+        section.add(
+            OK,
+            f"team cache {shared['url']} namespace {shared['namespace']}: {shared['entries']}"
+            f" entries, {human_size(shared['size_bytes'])}, kept {shared['ttl_days']} days",
         )
 
 
