@@ -12,12 +12,12 @@ import asyncio
 import json
 from typing import Any
 
-from tests.fakes.model_server import FakeModelServer, Reply
-
 from common import (
     BARE,
     OURS,
+    FakeModelServer,
     Figure,
+    Reply,
     disk_bytes,
     fake_model,
     is_review,

@@ -29,7 +29,9 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:  # the fake model server lives with the tests
     sys.path.insert(0, str(REPO))
 
-from tests.fakes.model_server import FakeModelServer  # noqa: E402
+from tests.fakes.model_server import FakeModelServer, Reply  # noqa: E402
+
+__all__ = ["FakeModelServer", "Reply"]  # re-exported: the benchmarks import them from here
 
 logging.getLogger("pygls").setLevel(logging.ERROR)  # the bench client ignores what it is not told
 

@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.model_server import Reply
-
 from common import (
     BARE,
     OURS,
     Figure,
+    Reply,
     Session,
     fake_model,
     is_review,

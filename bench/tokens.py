@@ -17,11 +17,11 @@ import random
 import re
 from typing import Any
 
-from tests.fakes.model_server import FakeModelServer, Reply
-
 from common import (
     OURS,
+    FakeModelServer,
     Figure,
+    Reply,
     Session,
     fake_model,
     is_review,
