@@ -82,8 +82,10 @@ async def _busy_script(sess: Session, root: Path, uri: str, big: str) -> None:
     await asyncio.sleep(0.5)
     sess.open(root / "big.py", big)
     await asyncio.sleep(0.5)
-    for i in range(KEYSTROKES):
-        sess.insert(uri, 8, 4, "x" if i % 10 else " ")
+    typed = "  # "
+    for i in range(KEYSTROKES):  # a comment typed at the end of `total = 0` in f_0
+        char = typed[i] if i < len(typed) else "x" if i % 6 else " "
+        sess.insert(uri, 7, len("    total = 0") + i, char)
         await asyncio.sleep(KEYSTROKE_S)
     await asyncio.sleep(1.5)  # the idle review after the burst and re-positioning
     await hover

@@ -35,6 +35,8 @@ import tokens
 from common import HERE, Figure
 
 RESULTS = HERE / "results"
+DOC = HERE.parent / "docs" / "performance.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def _benches(rounds: int) -> dict[str, Callable[[], Awaitable[list[Figure]]]]:
@@ -135,9 +137,20 @@ def main() -> int:
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     if not args.no_chart:
         chart(figures, RESULTS / "latest.png", stamp)
-    print(f"{stamp} - {machine()} - {command}")
+    summary = f"{stamp} - {machine()} - `{command}`"
+    print(summary)
     print(table(figures))
+    if not args.only:
+        update_doc(f"{summary}\n\n{table(figures)}\n")
     return 0
+
+
+def update_doc(block: str) -> None:
+    """Put the latest table between the markers of docs/performance.md."""
+    text = DOC.read_text(encoding="utf-8")
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    DOC.write_text(f"{head}{START}\n{block}{END}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":
