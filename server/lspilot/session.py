@@ -9,9 +9,7 @@ features in, so no feature imports the wiring.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,14 +37,6 @@ StatusBuilder = Callable[[], dict[str, Any]]
 # Parsing a document smaller than this on the event loop costs well under a millisecond;
 # bigger ones go to a thread so typing never waits on the parser.
 PARSE_INLINE_LIMIT = 20_000
-
-
-def _warm_imports() -> None:
-    """Import what the first model request needs, so the loop finds it loaded."""
-    try:
-        importlib.import_module("openai")
-    except Exception:  # the request itself will report a missing or broken SDK
-        log.debug("warming the openai import failed", exc_info=True)
 
 
 class LspilotServer(LanguageServer):
@@ -126,10 +116,6 @@ class LspilotServer(LanguageServer):
         if not self._assistant_ready.done():
             self._assistant_ready.set_result(assistant)
         self.notify_status()
-        if assistant.engine.id != "offline":
-            # The first model request would import the SDK on the loop (a stall of ~0.5 s):
-            # import it now in a daemon thread (which never holds up the exit).
-            threading.Thread(target=_warm_imports, name="lspilot-warm", daemon=True).start()
 
     def excluded(self, uri: str) -> str | None:
         """Why `uri` gets no model features, or None when it may use them."""
