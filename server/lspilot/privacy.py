@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -26,6 +28,8 @@ __all__ = ["IGNORE_FILE", "Privacy", "endpoint_warning", "placeholder", "redact"
 
 #: The gitignore-syntax file in the workspace root listing files kept from the model.
 IGNORE_FILE = ".lspilotignore"
+# Answers remembered per path (cleared when the ignore file changes); a bound, not a tuning.
+_ANSWERS_MAX = 4096
 
 
 # ---- exclusion --------------------------------------------------------------------------
@@ -102,11 +106,28 @@ class _IgnoreFile:
 class Privacy:
     """Exclusion and redaction rules for one workspace and one set of privacy settings."""
 
-    def __init__(self, settings: PrivacySettings, root: Path | None) -> None:
+    def __init__(
+        self,
+        settings: PrivacySettings,
+        root: Path | None,
+        *,
+        recheck_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`recheck_s`: how long `.lspilotignore` is trusted before it is stat'ed again.
+
+        0 (the default, for one-shot commands) stats it on every call; the server passes a
+        second so requests and keystrokes neither touch the disk nor match globs each time:
+        answers are remembered per path until the ignore file changes (or `invalidate`).
+        """
         self.settings = settings
         self.root = Path(root).resolve() if root is not None else None
         self._globs = [(p, _glob_regex(p)) for p in settings.exclude if p.strip()]
         self._ignore = _IgnoreFile()
+        self._recheck_s = recheck_s
+        self._clock = clock
+        self._checked_at: float | None = None
+        self._answers: dict[str, str | None] = {}
 
     # ---- exclusion ---------------------------------------------------------------------
 
@@ -117,6 +138,21 @@ class Privacy:
         the path relative to the root (or the whole path for files outside it), every folder
         above the file, and every name in it; ``.lspilotignore`` only applies inside the root.
         """
+        self._refresh_ignore()
+        key = str(path)
+        if key in self._answers:
+            return self._answers[key]
+        answer = self._excluded(path)
+        if len(self._answers) >= _ANSWERS_MAX:
+            self._answers.clear()
+        self._answers[key] = answer
+        return answer
+
+    def invalidate(self) -> None:
+        """Look at `.lspilotignore` again on the next call (e.g. the client saw it change)."""
+        self._checked_at = None
+
+    def _excluded(self, path: str | Path) -> str | None:
         rel, inside = self._relative(path)
         for pattern, regex in self._globs:
             if any(regex.fullmatch(c) for c in _candidates(rel)):
@@ -147,10 +183,14 @@ class Privacy:
                     continue
         return p.as_posix().lstrip("/"), False
 
-    def _ignore_pattern(self, rel: str) -> str | None:
-        """The `.lspilotignore` line that excludes `rel`, re-reading the file when it changed."""
+    def _refresh_ignore(self) -> None:
+        """Re-read `.lspilotignore` if it changed, at most once per `recheck_s`."""
         if self.root is None:
-            return None
+            return
+        now = self._clock()
+        if self._checked_at is not None and now - self._checked_at < self._recheck_s:
+            return
+        self._checked_at = now
         ignore_path = self.root / IGNORE_FILE
         try:
             st = ignore_path.stat()
@@ -159,6 +199,10 @@ class Privacy:
             stamp = None
         if stamp != self._ignore.stamp:
             self._ignore = _read_ignore(ignore_path, stamp)
+            self._answers.clear()
+
+    def _ignore_pattern(self, rel: str) -> str | None:
+        """The `.lspilotignore` line that excludes `rel` (as last read)."""
         spec = self._ignore.spec
         if spec is None:
             return None

@@ -56,4 +56,4 @@ def create_server() -> LspilotServer:
 
 
 # Every feature module, registered in this order.
-FEATURES = ("workspace", "hover", "status", "code_actions", "diagnostics")
+FEATURES = ("workspace", "hover", "status", "code_actions", "diagnostics", "loop_lag")

@@ -71,7 +71,8 @@ class LspilotServer(LanguageServer):
         if self._privacy is None:
             from lspilot.privacy import Privacy
 
-            self._privacy = Privacy(self.settings.privacy, self.root)
+            # Trust .lspilotignore for a second: no disk access per request or keystroke.
+            self._privacy = Privacy(self.settings.privacy, self.root, recheck_s=1.0)
         return self._privacy
 
     @property

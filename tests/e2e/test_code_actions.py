@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from tests.e2e.conftest import LspilotClient, lsp_session, range_of
+from tests.e2e.conftest import CLIENT_IDS, CLIENTS, LspilotClient, lsp_session, range_of
 from tests.fakes.model_server import FakeModelServer, Reply, message_text
 
 # Review diagnostics would call the model on open; these tests count model calls exactly.
@@ -377,7 +377,19 @@ GARBAGE = {
 }
 
 
-@pytest.mark.parametrize("kind", list(GARBAGE))
+def _rotated(cases: list[Any]) -> list[Any]:
+    """Each case once, with the client x resolve variants taken in turn (cleaning an answer
+    happens in the server, the same for every client; each variant still runs)."""
+    variants = [(c, r) for r in (True, False) for c in CLIENTS]
+    out = []
+    for i, case in enumerate(cases):
+        client, resolve = variants[i % len(variants)]
+        mode = "resolve" if resolve else "command"
+        out.append(pytest.param(client, resolve, case, id=f"{CLIENT_IDS[client]}-{mode}-{case}"))
+    return out
+
+
+@pytest.mark.parametrize(("client_name", "resolve", "kind"), _rotated(list(GARBAGE)))
 async def test_garbage_answers_are_cleaned(
     client_name: str,
     resolve: bool,
@@ -400,26 +412,25 @@ async def test_garbage_answers_are_cleaned(
         assert len(model_server.chat_requests()) == 1
 
 
-@pytest.mark.parametrize(
-    "answers",
-    [
-        ["def broken(:\n    pass", "x = = 1"],
-        [fenced("function f() { return 1; }", "javascript")] * 2,
-        ["", "   "],
-    ],
-    ids=["unparseable", "wrong language", "empty"],
-)
+UNUSABLE = {
+    "unparseable": ["def broken(:\n    pass", "x = = 1"],
+    "wrong language": [fenced("function f() { return 1; }", "javascript")] * 2,
+    "empty": ["", "   "],
+}
+
+
+@pytest.mark.parametrize(("client_name", "resolve", "case"), _rotated(list(UNUSABLE)))
 async def test_unusable_answers_get_a_repair_round_then_no_edit(
     client_name: str,
     resolve: bool,
-    answers: list[str],
+    case: str,
     model_env: dict[str, str],
     workspace: Path,
     model_server: FakeModelServer,
 ) -> None:
     async with session(client_name, model_env, workspace, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
-        model_server.script(*answers)
+        model_server.script(*UNUSABLE[case])
         actions = await actions_at(client, uri, client.find(uri, "# sum the numbers"))
         assert not await perform(client, uri, pick(actions, "Generate code from comment"))
         assert client.text(uri) == SAMPLE

@@ -342,3 +342,27 @@ def test_endpoint_warning_never_shows_credentials() -> None:
     assert warning is not None
     assert password not in warning and "alice" not in warning
     assert "models.example.com:8080" in warning
+
+
+def test_server_privacy_trusts_the_ignore_file_for_recheck_s_and_remembers_answers(
+    tmp_path: Path,
+) -> None:
+    """With `recheck_s`, requests and keystrokes neither stat the file nor match again."""
+    now = [100.0]
+    privacy = Privacy(PrivacySettings(), tmp_path, recheck_s=1.0, clock=lambda: now[0])
+    target = tmp_path / "build" / "gen.py"
+    assert privacy.excluded(target) is None
+    ignore = tmp_path / IGNORE_FILE
+    ignore.write_text("build/\n", encoding="utf-8")
+    # Within the second: the answer remembered, the new file not looked at yet.
+    now[0] += 0.5
+    assert privacy.excluded(target) is None
+    # After it: the file is read again and the remembered answers are dropped.
+    now[0] += 0.6
+    assert (
+        privacy.excluded(target) == f"build/gen.py is listed in {IGNORE_FILE} (pattern `build/`)."
+    )
+    ignore.unlink()
+    assert privacy.excluded(target) is not None  # still trusted
+    privacy.invalidate()  # the client told us the file changed
+    assert privacy.excluded(target) is None

@@ -36,8 +36,13 @@ EPILOG = """examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand.
+
+    With `argv`, only the subcommand it names gets its options (the others are listed, not
+    imported), so `lspilot serve` starts without loading the tools around it.
+    """
+    chosen = _subcommand_in(argv) if argv is not None else None
     parser = argparse.ArgumentParser(
         prog="lspilot",
         description="A language server that brings an LLM into every LSP editor.",
@@ -58,8 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         _add_common(sub_parser)
-        importlib.import_module(module).add_arguments(sub_parser)
+        if argv is None or name == chosen:
+            importlib.import_module(module).add_arguments(sub_parser)
     return parser
+
+
+def _subcommand_in(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names (its first word that is one, not an option's value)."""
+    for before, arg in zip(["", *argv], argv, strict=False):
+        if arg in SUBCOMMANDS and before not in _VALUED_OPTIONS:
+            return arg
+    return None
+
+
+# Options before the subcommand that take a value (which could be spelled like a subcommand).
+_VALUED_OPTIONS = {"--log-file", "--tcp"}
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -73,8 +91,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lspilot` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     args.verbose = getattr(args, "verbose", 0)
     args.log_file = getattr(args, "log_file", None)
     command = args.command or "serve"

@@ -74,20 +74,29 @@ def plan(source: Source, language: str) -> list[Planned]:
 
 
 async def fill_from_cache(
-    assistant: Assistant, chunks: Sequence[Planned], store: ReviewStore
+    assistant: Assistant,
+    chunks: Sequence[Planned],
+    store: ReviewStore,
+    missed: set[ReviewInput] | None = None,
 ) -> int:
     """Store the cached reviews of chunks not yet in `store`; never calls a model.
 
-    Returns how many were found.
+    With `missed`, chunks already looked up in vain are not looked up again (an edit
+    re-plans every chunk; only new content can be in the cache), and new misses are added
+    to it; it keeps only the keys of `chunks`. Returns how many were found.
     """
     found = 0
     for chunk in chunks:
-        if chunk.key in store:
+        if chunk.key in store or (missed is not None and chunk.key in missed):
             continue
         result = await assistant.cached(chunk.key)
         if isinstance(result, ReviewResult):
             store.put(chunk.key, anchor_issues(chunk.key.code, result.issues))
             found += 1
+        elif missed is not None:
+            missed.add(chunk.key)
+    if missed is not None:
+        missed.intersection_update(c.key for c in chunks)
     return found
 
 

@@ -45,6 +45,9 @@ FEATURE = "diagnostics"
 # waits for a short pause in typing instead of running on every keystroke.
 BIG_TEXT = 20_000
 BIG_TEXT_PAUSE_S = 0.2
+# Any text: re-positioning waits for this gap between keystrokes, so a burst of typing costs
+# one re-chunking when it pauses, not one per keystroke (each is a parse and a chunking).
+TYPING_PAUSE_S = 0.03
 # How often a view is recomputed when edits keep arriving while it is being computed.
 VIEW_ATTEMPTS = 10
 # Settings that only change how known issues are shown; any other change means new reviews.
@@ -79,6 +82,8 @@ class ReviewDiagnostics:
         self.pushed: dict[str, _View] = {}
         self.pulled: dict[str, str] = {}  # result id last answered to a pull, per document
         self.need_fill: set[str] = set()
+        # Chunks looked up in the cache in vain, per document: an edit does not look again.
+        self.missed: dict[str, set[Any]] = {}
         self.reviews = Debouncer("review")
         self.placing = Debouncer("place")
         self.counters: Counter[str] = Counter()
@@ -119,6 +124,7 @@ class ReviewDiagnostics:
     def opened(self, uri: str) -> None:
         """A document was opened: show what is cached, review it if `open` is a trigger."""
         self.need_fill.add(uri)
+        self.missed.pop(uri, None)
         doc = self._doc(uri)
         settings = self.ls.settings.diagnostics
         if doc is not None and "open" in settings.triggers and not self._big(doc):
@@ -145,7 +151,7 @@ class ReviewDiagnostics:
         """A close: stop the work for it, forget it, clear what was shown."""
         self.reviews.cancel(uri)
         self.placing.cancel(uri)
-        for table in (self.stores, self.plans, self.views, self.pulled):
+        for table in (self.stores, self.plans, self.views, self.pulled, self.missed):
             table.pop(uri, None)
         self.need_fill.discard(uri)
         self.ls.forget(uri)
@@ -158,6 +164,7 @@ class ReviewDiagnostics:
         reviews_changed = snapshot != self._snapshot
         self._snapshot = snapshot
         if reviews_changed:
+            self.missed.clear()
             for store in self.stores.values():
                 store.clear()
         for uri in list(self.ls.workspace.text_documents):
@@ -176,7 +183,9 @@ class ReviewDiagnostics:
         self.reviews.schedule(uri, delay, lambda: self._review(uri))
 
     def _schedule_place(self, uri: str, doc: TextDocument | None) -> None:
-        pause = BIG_TEXT_PAUSE_S if doc is not None and len(doc.source) > BIG_TEXT else 0
+        pause = (
+            BIG_TEXT_PAUSE_S if doc is not None and len(doc.source) > BIG_TEXT else TYPING_PAUSE_S
+        )
         # The newest edit makes any running re-positioning stale: cancel it.
         self.placing.schedule(uri, pause, lambda: self._show(uri), cancel_running=True)
 
@@ -216,7 +225,8 @@ class ReviewDiagnostics:
             store = self.stores.setdefault(uri, ReviewStore())
             fill = uri in self.need_fill
             if fill:
-                await fill_from_cache(assistant, chunks, store)
+                missed = self.missed.setdefault(uri, set())
+                await fill_from_cache(assistant, chunks, store, missed)
             if self._doc(uri) is not doc or doc.version != version:
                 continue  # edited meanwhile: the offsets belong to an older text
             if fill:
