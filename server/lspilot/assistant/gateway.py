@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from lspilot.assistant.cache import ResultCache
+from lspilot.assistant.engines.capabilities import is_local
 from lspilot.assistant.errors import (
     AssistantError,
     BadOutputError,
@@ -45,6 +46,20 @@ M = TypeVar("M", bound=BaseModel)
 BREAKER_ERRORS = (UnavailableError, ModelTimeoutError, RateLimitError)
 
 
+def concurrency_for(settings: Settings, engine: Engine) -> int:
+    """Requests in flight at once: `limits.maxConcurrent` when set, else 1 for a local server.
+
+    llama.cpp, Ollama and LM Studio on one machine serve one request at a time (a second one
+    queues, or cuts the running stream short), so asking them in parallel only slows down.
+    """
+    limits = settings.limits
+    if "max_concurrent" in limits.model_fields_set:
+        return limits.max_concurrent
+    if engine.id == "ollama" or is_local(engine.describe().get("endpoint", "")):
+        return 1
+    return limits.max_concurrent
+
+
 def engine_inputs(settings: Settings) -> tuple[Any, ...]:
     """The settings an engine is built from: when they change, the engine is selected again."""
     return (
@@ -55,6 +70,9 @@ def engine_inputs(settings: Settings) -> tuple[Any, ...]:
         settings.ollama_url,
         settings.ollama_model,
         settings.request_timeout_ms,
+        settings.first_token_timeout_ms,
+        settings.stall_timeout_ms,
+        settings.total_timeout_ms,
         settings.temperature,
         settings.max_output_tokens,
         settings.api_key,
@@ -134,7 +152,8 @@ class Assistant:
     def _build_limits(self, settings: Settings) -> None:
         limits = settings.limits
         self.rate_limiter = RateLimiter(limits.requests_per_minute)
-        self.semaphore = asyncio.Semaphore(limits.max_concurrent)
+        self.concurrency = concurrency_for(settings, self.engine)
+        self.semaphore = asyncio.Semaphore(self.concurrency)
         self.budget = TokenBudget(limits.daily_token_budget)
         self.breaker = CircuitBreaker(limits.breaker_threshold, limits.breaker_cooldown_s)
 
@@ -279,7 +298,8 @@ class Assistant:
         self.tokens_in += usage.prompt_tokens
         self.tokens_out += usage.completion_tokens
         self.budget.spend(usage.prompt_tokens + usage.completion_tokens)
-        if not self._local(engine):
+        # A cut-short answer is the user's to see, never the next request's answer.
+        if not self._local(engine) and result.meta.complete:
             try:
                 await self.cache.set(key, result)
             except Exception:  # the cache degrades by itself; this is belt and braces
@@ -345,6 +365,8 @@ class Assistant:
             "deduped": self.deduped,
             "in_flight": len(self._inflight),
             "breaker": str(self.breaker.state),
+            "concurrency": self.concurrency,
+            "tokens_counted": describe.get("tokens_counted", ""),
             "budget_used": self.budget.used,
             "budget_daily": self.budget.daily,
             "cache": self.cache.stats(),
@@ -379,6 +401,8 @@ class Assistant:
             return
         self._retired.append(self.engine)
         self.engine, self.engine_reason = engine, reason
+        if concurrency_for(settings, engine) != self.concurrency:
+            self._build_limits(settings)
         if not self._inflight:
             await self._close_retired()
 
