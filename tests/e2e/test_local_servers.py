@@ -153,3 +153,43 @@ def test_check_fails_when_no_chunk_got_a_usable_answer(
     )
     assert text.returncode == 2
     assert "got a usable answer" in text.stdout
+
+
+def test_doctor_says_what_a_llama_cpp_like_server_supports(
+    model_env: dict[str, str], tmp_path: Path, model_server: FakeModelServer
+) -> None:
+    model_server.mimic_llama_cpp = True
+    result = subprocess.run(
+        [sys.executable, "-m", "lspilot", "doctor"],
+        cwd=tmp_path,
+        env=model_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "ok    streaming: answers stream and say when they are finished" in out
+    assert "warn  usage: the endpoint sends no usage; lspilot estimates tokens" in out
+    assert (
+        "warn  review JSON: lspilot will use JSON mode with the schema (`response_format` "
+        "json_object + schema); refused: json_schema (500)"
+    ) in out
+    assert "Traceback" not in out + result.stderr
+
+
+def test_doctor_on_a_full_featured_endpoint_warns_of_nothing(
+    model_env: dict[str, str], tmp_path: Path, model_server: FakeModelServer
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lspilot", "doctor"],
+        cwd=tmp_path,
+        env=model_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "ok    usage: reported in the stream" in result.stdout
+    assert "ok    review JSON: lspilot will use a JSON schema" in result.stdout
