@@ -54,6 +54,7 @@ async def test_review_and_hover_work_against_a_llama_cpp_like_server(
     model_server.mimic_llama_cpp = True
     model_server.responder = review_or_explain
     env = {**model_env, "LSPILOT_LIMITS__BREAKER_THRESHOLD": "1"}
+    del env["LSPILOT_LIMITS__MAX_CONCURRENT"]  # the local default: one at a time
     async with lsp_session(env=env, workspace=workspace) as client:
         uri = client.open_doc(workspace / "prices.py", SOURCE)
         published = await client.wait_for_diagnostics(uri, lambda p: bool(p.diagnostics))

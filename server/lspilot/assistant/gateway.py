@@ -148,6 +148,8 @@ class Assistant:
         self.cache_misses = 0
         self.deduped = 0
         self.last_error = ""
+        #: Whether the last answer's tokens were "reported" by the server or "estimated".
+        self.tokens_counted = ""
 
     def _build_limits(self, settings: Settings) -> None:
         limits = settings.limits
@@ -295,6 +297,8 @@ class Assistant:
             self.last_error = error.user_message
             raise
         usage = result.meta.usage
+        if not self._local(engine):
+            self.tokens_counted = "estimated" if usage.estimated else "reported"
         self.tokens_in += usage.prompt_tokens
         self.tokens_out += usage.completion_tokens
         self.budget.spend(usage.prompt_tokens + usage.completion_tokens)
@@ -366,7 +370,7 @@ class Assistant:
             "in_flight": len(self._inflight),
             "breaker": str(self.breaker.state),
             "concurrency": self.concurrency,
-            "tokens_counted": describe.get("tokens_counted", ""),
+            "tokens_counted": self.tokens_counted,
             "budget_used": self.budget.used,
             "budget_daily": self.budget.daily,
             "cache": self.cache.stats(),
