@@ -50,6 +50,19 @@ def parses(text: str) -> bool:
     return True
 
 
+def structure_actions_as_actions(client: LspilotClient) -> None:
+    """lsprotocol's client hook takes any object with a "command" key for a Command; an
+    Explain CodeAction carries a command object, so structure those as CodeActions."""
+    converter = client.protocol._converter
+
+    def hook(obj: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(types.Command | types.CodeAction, hook)
+
+
 async def actions_at(client: LspilotClient, uri: str, needle: str) -> list[types.CodeAction]:
     position = client.position(uri, client.find(uri, needle) + 1)
     found = await client.text_document_code_action_async(
@@ -133,6 +146,7 @@ async def test_document_generate_and_explain(llama_env: dict[str, str], workspac
     env = env_for(llama_env, LSPILOT_DIAGNOSTICS__ENABLED="false")
     # No window/showDocument: the explanation comes as a message.
     async with lsp_session(env=env, workspace=workspace, show_document=False) as client:
+        structure_actions_as_actions(client)
         uri = client.open_doc(workspace / "shop.py", SOURCE)
         outcomes = []
         for needle, title in (
