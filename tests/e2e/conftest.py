@@ -901,6 +901,9 @@ def model_env(isolated_env: dict[str, str], model_server: FakeModelServer) -> di
         "LSPILOT_BASE_URL": model_server.url,
         "LSPILOT_MODEL": TEST_MODEL,
         "OPENAI_API_KEY": FAKE_API_KEY,
+        # The fake serves many requests at once; a loopback endpoint would otherwise get one
+        # at a time (the default for local servers), which these tests do not assume.
+        "LSPILOT_LIMITS__MAX_CONCURRENT": "4",
     }
 
 

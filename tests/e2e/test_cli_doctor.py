@@ -79,7 +79,7 @@ def test_healthy_endpoint(
     assert result.stdout.rstrip().endswith("lspilot works: the openai engine with test-model.")
     # The probe really asked: the model list, then one token.
     assert any(r.path == "/v1/models" for r in model_server.requests)
-    (chat,) = model_server.chat_requests()
+    chat = model_server.chat_requests()[0]  # then the feature probes (streaming, JSON)
     assert chat.body is not None and chat.body["max_tokens"] == 1
     assert chat.headers["authorization"] == f"Bearer {KEY}"
 

@@ -57,6 +57,29 @@ _ERROR_TYPES = {
 }
 
 
+# What llama-cpp-python's server (0.3.x) answers to a `json_schema` response_format, verbatim
+# but for the file path: HTTP 500, a pydantic validation dump naming `response_format`.
+_LLAMA_CPP_JSON_SCHEMA_ERROR = {
+    "error": {
+        "message": (
+            "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format',"
+            " 'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': "
+            "'json_schema', 'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n  File "
+            '"llama_cpp/server/app.py", line 376, in create_chat_completion\n'
+            "    POST /v1/chat/completions"
+        ),
+        "type": "internal_server_error",
+        "param": None,
+        "code": None,
+    }
+}
+
+
+def _wants_json_schema(body: dict[str, Any]) -> bool:
+    response_format = body.get("response_format")
+    return isinstance(response_format, dict) and response_format.get("type") == "json_schema"
+
+
 @dataclass
 class Reply:
     """What the fake answers to one chat completion request.
@@ -73,7 +96,11 @@ class Reply:
         usage: ``(prompt_tokens, completion_tokens)``; default ~4 characters per token.
         chunk_delay: Seconds between SSE chunks.
         error_message: Message of the error body for ``status >= 400``.
-        finish_reason: ``finish_reason`` of the choice (``"length"`` for truncated output).
+        finish_reason: ``finish_reason`` of the choice (``"length"`` for truncated output);
+            None when streaming ends the stream with ``[DONE]`` and no finish chunk, as
+            llama.cpp does to a running stream when another request arrives.
+        stall_after: When streaming, send this many SSE events, then stall (a model that
+            stops producing tokens mid-answer) until the client disconnects.
     """
 
     content: str = "ok"
@@ -86,7 +113,8 @@ class Reply:
     usage: tuple[int, int] | None = None
     chunk_delay: float = 0.0
     error_message: str | None = None
-    finish_reason: str = "stop"
+    finish_reason: str | None = "stop"
+    stall_after: int | None = None
 
 
 Responder = Callable[[dict[str, Any]], "Reply | str"]
@@ -313,6 +341,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.reject_response_format and "response_format" in body:
             self._send_error_body(400, "response_format is not supported", param="response_format")
             return
+        if fake.mimic_llama_cpp and _wants_json_schema(body):
+            self._send_json(500, _LLAMA_CPP_JSON_SCHEMA_ERROR)
+            return
         if fake.strict_models and body.get("model") not in fake.models:
             self._send_error_body(404, "model not found", param="model")
             return
@@ -363,6 +394,10 @@ class _Handler(BaseHTTPRequestHandler):
             events.append(b"data: [DONE]\n\n")
         try:
             for index, event in enumerate(events):
+                if index == reply.stall_after:
+                    self._wait(None, record)
+                    self._abort()
+                    return
                 if index and reply.chunk_delay and not self._wait(reply.chunk_delay, record):
                     self._abort()
                     return
@@ -385,12 +420,17 @@ class FakeModelServer:
         reject_response_format: When True, a chat request with ``response_format`` gets 400
             (like endpoints without structured output).
         responder: ``(body) -> Reply | str``, used when the script queue is empty.
+        mimic_llama_cpp: When True, behave like llama-cpp-python's server: a
+            ``response_format`` of type ``json_schema`` gets 500 with its validation dump
+            (``json_object``, with or without a ``schema``, is taken), streams carry no usage
+            whatever ``stream_options`` says, and the first chunk has the role only.
     """
 
     def __init__(self, models: list[str] | None = None) -> None:
         self.models: list[str] = list(models or ["test-model"])
         self.strict_models = False
         self.reject_response_format = False
+        self.mimic_llama_cpp = False
         self.responder: Responder = _default_responder
         self._script: deque[Reply] = deque()
         self._requests: list[RecordedRequest] = []
@@ -620,9 +660,16 @@ class FakeModelServer:
             choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
             return {**base, "choices": [choice]}
 
-        yield chunk({"role": "assistant", "content": ""})
+        # llama.cpp's first chunk carries the role only; OpenAI's an empty content too.
+        yield chunk(
+            {"role": "assistant"} if self.mimic_llama_cpp else {"role": "assistant", "content": ""}
+        )
         for piece in _split(reply.content):
             yield chunk({"content": piece})
-        yield chunk({}, reply.finish_reason)
+        if reply.finish_reason is not None:
+            yield chunk({}, reply.finish_reason)
+        # llama.cpp ignores stream_options: a stream never carries usage.
+        if self.mimic_llama_cpp:
+            return
         if (body.get("stream_options") or {}).get("include_usage"):
             yield {**base, "choices": [], "usage": self._usage(body, reply)}

@@ -159,7 +159,9 @@ async def test_refused_stream_options_fall_back_without_usage(
     result = await engine.run(ExplainInput(code=CODE))
     await engine.run(ExplainInput(code="y = 2"))
     assert isinstance(result, ExplainResult) and result.markdown == "fine"
-    assert result.meta.usage == Usage()
+    # No usage from the server: counted by lspilot's estimate, and said so.
+    assert result.meta.usage.estimated and result.meta.usage.prompt_tokens > 0
+    assert engine.describe()["tokens_counted"] == "estimated"
     sent = ["stream_options" in (r.body or {}) for r in model_server.chat_requests()]
     assert sent == [True, False, False]
 

@@ -43,7 +43,10 @@ class RateLimitError(AssistantError):
 
 class ModelTimeoutError(AssistantError):
     retryable = True
-    user_message = "The model did not answer in time (see the `requestTimeoutMs` setting)."
+    user_message = (
+        "The model did not answer in time (see the `requestTimeoutMs` and "
+        "`firstTokenTimeoutMs` settings)."
+    )
 
 
 class UnavailableError(AssistantError):
@@ -59,6 +62,19 @@ class BadRequestError(AssistantError):
 
 class BadOutputError(AssistantError):
     user_message = "The model's answer could not be used; nothing was changed."
+
+
+class IncompleteAnswerError(AssistantError):
+    """The answer was cut short (length, a stream ended early); it is not used or cached.
+
+    Not retryable: the request was streaming, and asking a one-slot local server again at
+    once is what cuts the next answer short too.
+    """
+
+    user_message = (
+        "The model's answer was cut short, so nothing was changed; ask again, or raise "
+        "`maxOutputTokens` / `stallTimeoutMs` for a slow local model."
+    )
 
 
 class CircuitOpenError(AssistantError):

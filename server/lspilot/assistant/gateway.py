@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from lspilot.assistant.cache import ResultCache, cache_secrets
+from lspilot.assistant.engines.capabilities import concurrency_for, engine_inputs
 from lspilot.assistant.errors import (
     AssistantError,
     BadOutputError,
@@ -45,24 +46,6 @@ M = TypeVar("M", bound=BaseModel)
 
 #: Errors that say the endpoint is failing; only these count towards the circuit breaker.
 BREAKER_ERRORS = (UnavailableError, ModelTimeoutError, RateLimitError)
-
-
-def engine_inputs(settings: Settings) -> tuple[Any, ...]:
-    """The settings an engine is built from: when they change, the engine is selected again."""
-    return (
-        settings.provider,
-        settings.base_url,
-        settings.model,
-        settings.models,
-        settings.ollama_url,
-        settings.ollama_model,
-        settings.request_timeout_ms,
-        settings.temperature,
-        settings.max_output_tokens,
-        settings.api_key,
-        settings.diagnostics.structured_output,
-        settings.limits.max_input_chars,
-    )
 
 
 @dataclass
@@ -135,11 +118,14 @@ class Assistant:
         self.cache_misses = 0
         self.deduped = 0
         self.last_error = ""
+        #: Whether the last answer's tokens were "reported" by the server or "estimated".
+        self.tokens_counted = ""
 
     def _build_limits(self, settings: Settings) -> None:
         limits = settings.limits
         self.rate_limiter = RateLimiter(limits.requests_per_minute)
-        self.semaphore = asyncio.Semaphore(limits.max_concurrent)
+        self.concurrency = concurrency_for(settings, self.engine)
+        self.semaphore = asyncio.Semaphore(self.concurrency)
         self.breaker = CircuitBreaker(limits.breaker_threshold, limits.breaker_cooldown_s)
 
     def _meter_dir(self, settings: Settings) -> Path | None:
@@ -292,9 +278,12 @@ class Assistant:
             self.meter.done(engine, request, result, held, outcome, started)
         self.last_error = ""  # requests succeed again: the last error is history
         usage = result.meta.usage
+        if not self._local(engine):
+            self.tokens_counted = "estimated" if usage.estimated else "reported"
         self.tokens_in += usage.prompt_tokens
         self.tokens_out += usage.completion_tokens
-        if not self._local(engine):
+        # A cut-short answer is the user's to see, never the next request's answer.
+        if not self._local(engine) and result.meta.complete:
             try:
                 await self.cache.set(key, result)
             except Exception:  # the cache degrades by itself; this is belt and braces
@@ -368,6 +357,8 @@ class Assistant:
             "in_flight": len(self._inflight),
             "breaker": str(self.breaker.state),
             **self.meter.stats(),
+            "concurrency": self.concurrency,
+            "tokens_counted": self.tokens_counted,
             "cache": self.cache.stats(),
         }
 
@@ -411,6 +402,8 @@ class Assistant:
             return
         self._retired.append(self.engine)
         self.engine, self.engine_reason = engine, reason
+        if concurrency_for(settings, engine) != self.concurrency:
+            self._build_limits(settings)
         if not self._inflight:
             await self._close_retired()
 

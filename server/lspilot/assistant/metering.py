@@ -85,6 +85,7 @@ class Meter:
         if result is not None:
             usage = result.meta.usage
             prompt, completion = usage.prompt_tokens, usage.completion_tokens
+            counted = not usage.estimated  # the engine estimated what the endpoint did not say
             if engine.id != "offline" and prompt + completion == 0:
                 # The endpoint sent no usage (streaming without include_usage): estimate.
                 counted = False

@@ -26,6 +26,8 @@ class Usage(_Frozen):
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: True when the server sent no usage and these are lspilot's estimate.
+    estimated: bool = False
 
 
 class ResultMeta(_Frozen):
@@ -35,6 +37,8 @@ class ResultMeta(_Frozen):
     model: str = ""
     usage: Usage = Usage()
     cached: bool = False
+    #: False for an answer that was cut short (kept for the user, never cached).
+    complete: bool = True
 
 
 # ---- inputs -------------------------------------------------------------------------------

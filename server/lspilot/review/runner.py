@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lspilot.assistant.errors import AssistantError, BadOutputError
+from lspilot.assistant.errors import AssistantError, BadOutputError, IncompleteAnswerError
 from lspilot.assistant.tasks import ReviewInput, ReviewResult
 from lspilot.review.anchoring import anchor_issues
 from lspilot.review.layout import ChunkAt, PlacedIssue, ReviewStore, place
@@ -147,7 +147,9 @@ async def review_missing(
                 continue
             try:
                 result = await assistant.run(request)
-            except BadOutputError as err:
+            except (BadOutputError, IncompleteAnswerError) as err:
+                # A cut-short answer (length, a local server ending the stream) is an
+                # unusable answer for this chunk, not a reason to stop the pass.
                 outcome.bad_output += 1
                 log.warning("review of %s: unusable answer dropped: %s", request.name, err)
                 continue

@@ -299,6 +299,10 @@ class _Loader:
     def build(self) -> Settings:
         nested: dict[str, Any] = {}
         for key, value in self.values.items():
+            if self.sources.get(key) == SOURCE_DEFAULT:
+                # Left to the model's default, so that `model_fields_set` tells what was set
+                # (a local endpoint's concurrency defaults to 1 unless the user chose one).
+                continue
             target = nested
             path = LEAVES[key].path
             for part in path[:-1]:

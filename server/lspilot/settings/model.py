@@ -37,7 +37,10 @@ class TaskModels(SettingsSection):
 
 class LimitSettings(SettingsSection):
     max_concurrent: int = Field(
-        default=4, ge=1, le=64, description="Model requests in flight at once."
+        default=4,
+        ge=1,
+        le=64,
+        description="Model requests in flight at once (default 1 for a local endpoint).",
     )
     requests_per_minute: int = Field(
         default=60, ge=1, le=10_000, description="Model requests per minute."
@@ -219,7 +222,10 @@ class Settings(SettingsSection):
     )
     ollama_model: str = Field(default="qwen2.5-coder:7b", description="Model used with Ollama.")
     request_timeout_ms: int = Field(
-        default=30_000, ge=100, le=600_000, description="Timeout of one model request."
+        default=30_000,
+        ge=100,
+        le=600_000,
+        description="Timeout to connect and for the response to begin.",
     )
     temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="Sampling temperature.")
     max_output_tokens: int = Field(
@@ -245,6 +251,24 @@ class Settings(SettingsSection):
     )
     log_level: Literal["error", "warning", "info", "debug"] = Field(
         default="info", description="Server log level."
+    )
+    first_token_timeout_ms: int = Field(
+        default=120_000,
+        ge=100,
+        le=1_800_000,
+        description="Wait this long for the first token (a CPU reads a long prompt slowly).",
+    )
+    stall_timeout_ms: int = Field(
+        default=60_000,
+        ge=100,
+        le=1_800_000,
+        description="Give up on an answer when no token arrives for this long.",
+    )
+    total_timeout_ms: int = Field(
+        default=600_000,
+        ge=100,
+        le=3_600_000,
+        description="Longest time for one answer (enough for maxOutputTokens at 3 tokens/s).",
     )
     # Read from the environment only (OPENAI_API_KEY / LSPILOT_API_KEY); never from files
     # or the wire, never serialised.

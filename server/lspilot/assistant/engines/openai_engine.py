@@ -7,22 +7,29 @@ package is imported on first use: start-up never pays for it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
 from lspilot.answers import clean_docstring
-from lspilot.assistant.engines.prompts import PROMPT_VERSION, build_messages, review_response_format
+from lspilot.assistant.engines.capabilities import (
+    Capabilities,
+    StructuredMode,
+    refused_field,
+    response_format_for,
+)
+from lspilot.assistant.engines.prompts import PROMPT_VERSION, REVIEW_SCHEMA, build_messages
+from lspilot.assistant.engines.streaming import StreamLimits, StreamState, read_stream
 from lspilot.assistant.errors import (
     AssistantError,
     AuthError,
     BadOutputError,
     BadRequestError,
+    IncompleteAnswerError,
     ModelTimeoutError,
     RateLimitError,
     UnavailableError,
@@ -37,6 +44,7 @@ from lspilot.assistant.tasks import (
     GenerateInput,
     GenerateResult,
     ResultMeta,
+    ReviewInput,
     ReviewIssue,
     ReviewResult,
     Task,
@@ -81,9 +89,8 @@ class OpenAIEngine:
         self._api_key = api_key or "not-needed"
         self._model = model
         self._client: Any = None
-        # What this endpoint refused before, so that we stop asking (per engine instance).
-        self.structured_output_rejected = False
-        self.stream_options_rejected = False
+        # What this endpoint refused before, per model, so that we stop asking.
+        self._capabilities: dict[str, Capabilities] = {}
 
     # ---- Engine protocol ------------------------------------------------------------------
 
@@ -98,7 +105,8 @@ class OpenAIEngine:
             "engine": self.id,
             "endpoint": public_url(self.base_url),
             "model": self._model or self.settings.model,
-            "structured_output": "rejected" if self.structured_output_rejected else "ok",
+            "structured_output": self.capabilities(Task.REVIEW).structured,
+            "tokens_counted": self.capabilities(Task.EXPLAIN).tokens_counted,
         }
 
     def supports(self, task: Task) -> bool:
@@ -125,111 +133,170 @@ class OpenAIEngine:
         if self._client is None:
             import openai  # lazy: a second of import time the server must not pay at start-up
 
+            # The client's read timeout only backs up ours (lspilot.assistant.engines
+            # .streaming): a slow local model may take minutes to its first token.
+            settings = self.settings
+            longest = max(
+                settings.request_timeout_ms,
+                settings.first_token_timeout_ms,
+                settings.stall_timeout_ms,
+            )
             self._client = openai.AsyncOpenAI(
                 base_url=self.base_url,
                 api_key=self._api_key,
                 max_retries=0,  # one retry policy: ours (lspilot.assistant.retry)
-                timeout=self.settings.request_timeout_ms / 1000,
+                timeout=openai.Timeout(longest / 1000, connect=settings.request_timeout_ms / 1000),
             )
         return self._client
 
-    def _wants_structured(self, request: AnyTaskInput) -> bool:
+    def capabilities(self, task: Task) -> Capabilities:
+        """What this endpoint was found to take for `task`'s model."""
+        return self._capabilities.setdefault(self.model_for(task), Capabilities())
+
+    @property
+    def structured_output_rejected(self) -> bool:
+        """Whether the endpoint refused a JSON schema for the review model."""
+        return self.capabilities(Task.REVIEW).structured != "json_schema"
+
+    @property
+    def stream_options_rejected(self) -> bool:
+        """Whether the endpoint refused `stream_options` for the explain model."""
+        return not self.capabilities(Task.EXPLAIN).stream_options
+
+    def _limits(self) -> StreamLimits:
+        s = self.settings
+        return StreamLimits(
+            response_s=s.request_timeout_ms / 1000,
+            first_token_s=s.first_token_timeout_ms / 1000,
+            stall_s=s.stall_timeout_ms / 1000,
+            total_s=s.total_timeout_ms / 1000,
+        )
+
+    def _structured_mode(self, request: AnyTaskInput, caps: Capabilities) -> StructuredMode:
         mode = self.settings.diagnostics.structured_output
         if request.task is not Task.REVIEW or mode == "off":
-            return False
-        return mode == "on" or not self.structured_output_rejected
+            return "prompt"
+        return "json_schema" if mode == "on" else caps.structured
 
     async def run(self, request: AnyTaskInput) -> TaskResult:
         """Ask the model once; raise an `AssistantError` subclass on any failure."""
         task = Task(request.task)
         model = self.model_for(task)
+        caps = self.capabilities(task)
+        messages = build_messages(request, self.settings.limits.max_input_chars)
         kwargs: dict[str, Any] = {
             "model": model,
-            "messages": build_messages(request, self.settings.limits.max_input_chars),
+            "messages": messages,
             "temperature": self.settings.temperature,
             "max_tokens": self.settings.max_output_tokens,
             "stream": True,
         }
-        if not self.stream_options_rejected:
+        if caps.stream_options:
             kwargs["stream_options"] = {"include_usage": True}
-        if self._wants_structured(request):
-            kwargs["response_format"] = review_response_format()
-        # A total deadline too: the client's timeout is per read, and a server that trickles
-        # tokens forever would never trip it.
-        try:
-            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
-                text, usage = await self._complete(kwargs)
-        except TimeoutError as error:
-            raise ModelTimeoutError(
-                f"no complete answer from {model} within {self.settings.request_timeout_ms} ms"
-            ) from error
-        meta = ResultMeta(engine=self.id, model=model, usage=usage)
-        return to_result(request, text, meta)
+        mode = self._structured_mode(request, caps)
+        response_format = response_format_for(mode, REVIEW_SCHEMA)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        state = await self._complete(kwargs, caps)
+        prompt_chars = sum(len(m["content"]) for m in messages)
+        meta = ResultMeta(
+            engine=self.id,
+            model=model,
+            usage=self._usage(state, caps, prompt_chars),
+            complete=state.complete,
+        )
+        if not state.complete:
+            return incomplete_result(request, state, meta)
+        return to_result(request, state.text, meta)
 
-    async def _complete(self, kwargs: dict[str, Any]) -> tuple[str, Usage]:
-        """Stream one completion; on a 400 drop an optional feature the endpoint may refuse.
+    @staticmethod
+    def _usage(state: StreamState, caps: Capabilities, prompt_chars: int) -> Usage:
+        """The reported usage, else an estimate calibrated on what the endpoint reported."""
+        if state.usage is not None and any(state.usage):
+            prompt, completion = state.usage
+            caps.calibrate(prompt_chars, prompt)
+            caps.tokens_counted = "reported"
+            return Usage(prompt_tokens=prompt, completion_tokens=completion)
+        caps.tokens_counted = "estimated"
+        return Usage(
+            prompt_tokens=caps.estimate(prompt_chars),
+            completion_tokens=caps.estimate(len(state.text)),
+            estimated=True,
+        )
 
-        What was dropped is remembered only once the request without it succeeds, so that an
-        unrelated 400 (a wrong model name) does not turn features off for good.
+    async def _complete(self, kwargs: dict[str, Any], caps: Capabilities) -> StreamState:
+        """Stream one completion; when the endpoint refuses an optional feature, ask without.
+
+        A refusal (400/422/500 whose body names `response_format`, `stream_options` or
+        `tools`) is not a failure: it never reaches the gateway's retry or breaker. What was
+        refused is remembered per endpoint and model only once the request without it
+        succeeds, so that an unrelated 400 (a wrong model name) turns nothing off for good.
         """
         import openai
 
         client = self._client_or_new()
-        dropped: list[str] = []
+        learnt: list[tuple[str, str]] = []
         while True:
             try:
-                answer = await self._stream(client, kwargs)
-            except openai.BadRequestError as error:
-                option = _refused_option(kwargs, str(getattr(error, "message", "")))
-                if option is None:
+                state = await read_stream(client, kwargs, self._limits())
+            except openai.APIStatusError as error:
+                said = str(getattr(error, "message", ""))
+                field = refused_field(error.status_code, said, kwargs)
+                if field is None:
                     raise self._map_error(error) from None
-                del kwargs[option]
-                dropped.append(option)
+                learnt.append((field, self._fall_back(kwargs, field, said)))
                 continue
             except openai.OpenAIError as error:
                 raise self._map_error(error) from None
+            except AssistantError:
+                raise
             except ValueError:
                 # The SDK does not wrap a malformed event stream: it is an unusable answer.
                 raise BadOutputError(
                     f"{public_url(self.base_url)} sent a malformed answer"
                 ) from None
             except Exception as error:
-                # Transport errors while reading the stream (connection reset mid-answer) are
-                # not wrapped by the SDK either; they are the endpoint failing.
+                # Transport errors before any text (connection reset) are not wrapped by the
+                # SDK either; they are the endpoint failing.
                 raise UnavailableError(
                     f"reading the answer from {public_url(self.base_url)} failed "
                     f"({type(error).__name__})"
                 ) from None
-            self._remember_refused(dropped)
-            return answer
+            self._remember(caps, learnt)
+            return state
 
-    def _remember_refused(self, dropped: list[str]) -> None:
-        if "stream_options" in dropped:
-            self.stream_options_rejected = True
-            log.info("%s endpoint refuses stream_options; continuing without usage", self.id)
-        if "response_format" in dropped and self.settings.diagnostics.structured_output == "auto":
-            self.structured_output_rejected = True
-            log.info("%s endpoint refuses response_format; asking for JSON in the prompt", self.id)
+    @staticmethod
+    def _fall_back(kwargs: dict[str, Any], field: str, said: str) -> str:
+        """Change `kwargs` to ask without the refused `field`; the mode it falls back to."""
+        if field != "response_format":
+            del kwargs[field]
+            return "off"
+        current = kwargs.pop("response_format")
+        kind = current.get("type")
+        # llama.cpp says "Input should be 'text' or 'json_object'": JSON mode it takes, and
+        # a `schema` beside it constrains the output just as well.
+        if kind == "json_schema" and "json_object" in said:
+            mode: StructuredMode = "json_object_schema"
+        elif kind == "json_object" and "schema" in current:
+            mode = "json_object"
+        else:
+            mode = "prompt"
+        fallback = response_format_for(mode, REVIEW_SCHEMA)
+        if fallback is not None:
+            kwargs["response_format"] = fallback
+        return mode
 
-    async def _stream(self, client: Any, kwargs: dict[str, Any]) -> tuple[str, Usage]:
-        stream = await client.chat.completions.create(**kwargs)
-        pieces: list[str] = []
-        usage = Usage()
-        try:
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    usage = Usage(
-                        prompt_tokens=chunk.usage.prompt_tokens or 0,
-                        completion_tokens=chunk.usage.completion_tokens or 0,
-                    )
-                for choice in chunk.choices or ():
-                    if choice.delta is not None and choice.delta.content:
-                        pieces.append(choice.delta.content)
-        finally:
-            # Also on cancellation: closing the response closes the HTTP connection, which is
-            # what tells the endpoint to stop generating.
-            await stream.close()
-        return "".join(pieces), usage
+    def _remember(self, caps: Capabilities, learnt: list[tuple[str, str]]) -> None:
+        for field, mode in learnt:
+            if field == "stream_options":
+                caps.stream_options = False
+                log.info("%s endpoint refuses stream_options; counting tokens itself", self.id)
+            elif field == "response_format" and self.settings.diagnostics.structured_output in (
+                "auto",
+                "on",
+            ):
+                caps.structured = cast("StructuredMode", mode)
+                log.info("%s endpoint refuses that response_format; now using %s", self.id, mode)
 
     def _map_error(self, error: Exception) -> AssistantError:
         """Our error for an SDK error. Never echoes headers; scrubs the key from any message."""
@@ -263,19 +330,6 @@ class OpenAIEngine:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "«redacted»") if self._api_key else text
-
-
-def _refused_option(kwargs: dict[str, Any], said: str) -> str | None:
-    """Which optional argument a 400 is most likely about, if we sent one; else None."""
-    said = said.lower()
-    for option in ("stream_options", "response_format"):
-        if option in kwargs and option in said:
-            return option
-    # The message does not say: try without the newer feature first.
-    for option in ("response_format", "stream_options"):
-        if option in kwargs:
-            return option
-    return None
 
 
 # ---- turning text into results ----------------------------------------------------------
@@ -345,3 +399,20 @@ def to_result(request: AnyTaskInput, text: str, meta: ResultMeta) -> TaskResult:
     if isinstance(request, GenerateInput):
         return GenerateResult(code=text, meta=meta)
     return ReviewResult(issues=parse_review_json(text), meta=meta)
+
+
+def incomplete_result(request: AnyTaskInput, state: StreamState, meta: ResultMeta) -> TaskResult:
+    """What of a cut-short answer can be used: an explanation marked as cut, review issues
+    whose JSON closed; else `IncompleteAnswerError` (a half docstring or half the code would
+    break the buffer)."""
+    why = state.why_incomplete()
+    text = _THINK.sub("", state.text).strip()
+    if isinstance(request, ExplainInput) and text:
+        note = f"\n\n*(The answer was cut short: {why}.)*"
+        return ExplainResult(markdown=text + note, meta=meta)
+    if isinstance(request, ReviewInput) and text:
+        try:
+            return ReviewResult(issues=parse_review_json(text), meta=meta)
+        except BadOutputError:
+            pass
+    raise IncompleteAnswerError(f"the answer was cut short: {why}")

@@ -152,3 +152,10 @@ class CheckRun:
         self.report.reviewed = sum(1 for c in self._unique if c.key in self.store)
         self.report.from_cache = int(stats.get("cache_hits", 0))
         self.report.model_calls = 0 if local else int(stats.get("cache_misses", 0))
+        if self.report.chunks and not self.report.reviewed and not self.report.errors:
+            # Nothing was reviewed: a clean report would say "no issues" about unread code.
+            chunks = self.report.chunks
+            self.report.errors.append(
+                f"none of the {chunks} chunk{'s' if chunks != 1 else ''} got a usable answer "
+                "from the model, so nothing was reviewed (see `lspilot doctor`)"
+            )

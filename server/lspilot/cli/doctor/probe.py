@@ -124,8 +124,8 @@ class Probe:
         self.section.add(OK, f"model list: {len(ids)} model{plural} in {_ms(start)} ms")
         return ids
 
-    async def complete(self, client: Any, model: str, listed: list[str] | None) -> None:
-        """A one-token completion with `model`, timed."""
+    async def complete(self, client: Any, model: str, listed: list[str] | None) -> bool:
+        """A one-token completion with `model`, timed; whether it answered."""
         start = time.perf_counter()
         try:
             await client.chat.completions.create(
@@ -139,11 +139,12 @@ class Probe:
             if self.fatal(failure):
                 raise _Stop from None
             self.report(model, failure, listed)
-            return
+            return False
         note = ""
         if listed is not None and model not in listed:
             note = " (not in the model list, but it answers)"
         self.section.add(OK, f"one-token completion with {model} in {_ms(start)} ms{note}")
+        return True
 
     def report(self, model: str, failure: Failure, listed: list[str] | None) -> None:
         """A completion that failed for a reason other than key, connection or time."""
@@ -196,8 +197,16 @@ async def check_endpoint(
     client = probe.client()
     try:
         listed = await probe.models(client)
-        for model in dict.fromkeys(engine.model_for(task) for task in Task):
-            await probe.complete(client, model, listed)
+        answered = [
+            model
+            for model in dict.fromkeys(engine.model_for(task) for task in Task)
+            if await probe.complete(client, model, listed)
+        ]
+        review = engine.model_for(Task.REVIEW)
+        if review in answered:
+            from lspilot.cli.doctor.features import check_features
+
+            await check_features(section, client, review)
     except _Stop:
         pass
     finally:

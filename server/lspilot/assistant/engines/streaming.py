@@ -1,0 +1,141 @@
+"""Reading one streamed chat completion at any speed, and telling a whole answer from a cut one.
+
+Local servers on a CPU answer at 3-15 tokens a second, so there is no total deadline that
+kills a stream still making progress; instead there are three limits, each a setting: the
+time to the first token (a CPU reads a long prompt slowly), the longest stall between two
+chunks once tokens flow, and a total cap long enough for `maxOutputTokens` at local speed.
+
+A stream can end without being whole: with `finish_reason: "length"` (`maxOutputTokens`
+reached), with no `finish_reason` at all (llama.cpp ends a running stream with `[DONE]` when
+another request arrives), by a stall, by the total cap, or by the connection dropping after
+some text arrived. `StreamState.complete` says which it was; the engine decides what of a cut
+answer can be used, and the gateway never caches it.
+
+Each chunk goes through `StreamState.add`: the one place that sees every piece of text, so
+that a limit on the answer's size can sit beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from lspilot.assistant.errors import ModelTimeoutError
+
+
+@dataclass
+class StreamLimits:
+    """Seconds: to the response, to the first token, between chunks, and for everything."""
+
+    response_s: float
+    first_token_s: float
+    stall_s: float
+    total_s: float
+
+
+@dataclass
+class StreamState:
+    """What one stream has delivered so far."""
+
+    pieces: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    #: (prompt_tokens, completion_tokens) when the server reported usage.
+    usage: tuple[int, int] | None = None
+    #: Why the stream ended early ("stalled", "too slow", "connection lost"); "" if it did not.
+    cut: str = ""
+    chunks: int = 0
+
+    @property
+    def text(self) -> str:
+        """The answer's text so far."""
+        return "".join(self.pieces)
+
+    @property
+    def started(self) -> bool:
+        """Whether any text arrived (from then on a failure is a cut answer, not an outage)."""
+        return any(self.pieces)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the model said it was done (`stop`, or a tool call / filter end)."""
+        return not self.cut and self.finish_reason not in (None, "length")
+
+    def why_incomplete(self) -> str:
+        """A few words on why the answer is not whole, for messages and logs."""
+        if self.cut:
+            return self.cut
+        if self.finish_reason == "length":
+            return "maxOutputTokens was reached"
+        return "the server ended the answer without finishing it"
+
+    def add(self, chunk: Any) -> None:
+        """Take in one chunk of the SDK's stream: text, the finish reason, usage."""
+        self.chunks += 1
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = (usage.prompt_tokens or 0, usage.completion_tokens or 0)
+        for choice in getattr(chunk, "choices", None) or ():
+            delta = choice.delta
+            if delta is not None and delta.content:
+                self.pieces.append(delta.content)
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+
+
+async def read_stream(client: Any, kwargs: dict[str, Any], limits: StreamLimits) -> StreamState:
+    """Stream one completion under `limits`.
+
+    Raises `ModelTimeoutError` when nothing usable came in time (no response, no first token):
+    the request never streamed, so it may be retried. Once text arrived, a stall, the total
+    cap or a dropped connection end the stream as cut (`state.cut`) instead: a request that
+    was streaming is not retried. SDK errors before any text propagate unchanged.
+    """
+    started = time.monotonic()
+    deadline = started + limits.total_s
+    state = StreamState()
+    try:
+        async with asyncio.timeout(min(limits.response_s, limits.total_s)):
+            stream = await client.chat.completions.create(**kwargs)
+    except TimeoutError:
+        raise ModelTimeoutError(
+            f"no response within {limits.response_s:g} s (requestTimeoutMs)"
+        ) from None
+    try:
+        iterator = stream.__aiter__()
+        while True:
+            now = time.monotonic()
+            if state.started:
+                wait = min(limits.stall_s, deadline - now)
+            else:
+                wait = min(started + limits.first_token_s, deadline) - now
+            try:
+                async with asyncio.timeout(max(wait, 0.0)):
+                    chunk = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                if not state.started:
+                    raise ModelTimeoutError(
+                        f"no first token within {limits.first_token_s:g} s (firstTokenTimeoutMs)"
+                    ) from None
+                total = time.monotonic() >= deadline
+                state.cut = (
+                    f"the total cap of {limits.total_s:g} s was reached (totalTimeoutMs)"
+                    if total
+                    else f"the model stalled for {limits.stall_s:g} s (stallTimeoutMs)"
+                )
+                break
+            except Exception:
+                if not state.started:
+                    raise
+                # The connection dropped mid-answer: what came is a cut answer.
+                state.cut = "the connection was lost mid-answer"
+                break
+            state.add(chunk)
+    finally:
+        # Also on cancellation: closing the response closes the HTTP connection, which is
+        # what tells the endpoint to stop generating.
+        await stream.close()
+    return state
