@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("lspilot.cli.doctor", "check the setup and say how to fix what is wrong"),
     "check": ("lspilot.cli.check", "review files from the command line"),
     "cache": ("lspilot.cli.cache", "show, locate or clear the result cache"),
+    "trust": ("lspilot.cli.trust", "let this workspace's files choose the endpoint and privacy"),
 }
 
 EPILOG = """examples:
@@ -31,6 +32,7 @@ EPILOG = """examples:
   lspilot check src/ --format sarif -o lspilot.sarif
                                review files like the editor does, for CI
   lspilot cache stats          where the cache is and how big it has grown
+  lspilot trust                honour this workspace's provider/endpoint/privacy settings
 """
 
 
