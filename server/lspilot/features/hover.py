@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from lspilot.answers import safe_markdown
 from lspilot.assistant.errors import AssistantError
 from lspilot.assistant.tasks import ExplainInput, ExplainResult
 from lspilot.positions import lsp_range, offset_at
@@ -57,6 +58,7 @@ async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | N
     else:
         request = _explain_request(ls, source, ident.name, definition, ident.start)
         body, offline = await _explanation(ls, request)
+        body = safe_markdown(body)  # a prompt-injected answer must not make the editor fetch
         if offline and definition is not None:
             header = ""  # the offline explanation is built from the same signature and docstring
     markdown = "\n\n".join(part for part in (header, body) if part)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from lspilot.answers import python_parses
+from lspilot.answers import python_parses, safe_markdown
 from lspilot.assistant.errors import AssistantError, NotSupportedError
 from lspilot.assistant.tasks import ExplainResult, Task
 from lspilot.features.code_actions.compute import (
@@ -212,7 +212,8 @@ async def explain(ls: LspilotServer, request: Request) -> None:
         return
     name = request.targets[0][3] or "selection"
     line = doc.source.count("\n", 0, start) + 1
-    markdown = f"# {name}\n\n_{doc.uri}, line {line}_\n\n{result.markdown.strip()}\n"
+    body = safe_markdown(result.markdown.strip())  # no remote images, no raw HTML
+    markdown = f"# {name}\n\n_{doc.uri}, line {line}_\n\n{body}\n"
     if ls.client_supports("window.show_document.support"):
         folder = ls.cache_dir / "explanations"
         path = folder / f"{_slug(name)}-{fingerprint(markdown)[:8]}.md"
