@@ -15,6 +15,7 @@ answer replaces that code. Nothing else changes shape, so one prompt and one cac
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,13 +106,17 @@ def _strings(value: object) -> list[str]:
 def lines_before(text: str, offset: int, count: int = CONTEXT_LINES_BEFORE) -> str:
     """Up to `count` whole lines ending before the line of `offset`."""
     start = line_start(text, offset)
-    lines = text[:start].splitlines(keepends=True)
+    lines = LINE_BREAK_KEPT.findall(text[:start])
     return "".join(lines[-count:])
 
 
 def lines_after(text: str, offset: int, count: int = CONTEXT_LINES_AFTER) -> str:
     """Up to `count` whole lines starting after the line of `offset`."""
-    return "".join(text[after_line(text, offset) :].splitlines(keepends=True)[:count])
+    return "".join(LINE_BREAK_KEPT.findall(text[after_line(text, offset) :])[:count])
+
+
+#: One line with its line break (LSP's breaks only; `str.splitlines` breaks at more).
+LINE_BREAK_KEPT = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def check_document(text: str, edits: list[Edit], language: str) -> str | None:

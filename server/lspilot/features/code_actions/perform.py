@@ -32,6 +32,7 @@ from lspilot.features.code_actions.edits import EditPlan, apply_edits, workspace
 from lspilot.features.code_actions.listing import DATA_TAG
 from lspilot.features.code_actions.offers import fingerprint
 from lspilot.features.code_actions.progress import cancellable
+from lspilot.syntax import language_of
 
 if TYPE_CHECKING:
     from lspilot.session import LspilotServer
@@ -164,8 +165,7 @@ def _rebased(ls: LspilotServer, request: Request, plan: EditPlan) -> types.Works
     doc = ls.workspace.get_text_document(request.uri)
     current = doc.source
     edits = plan.rebase(current)
-    language = doc.language_id or ""
-    is_python = language == "python" or request.uri.endswith((".py", ".pyi"))
+    is_python = language_of(request.uri, doc.language_id) == "python"
     # Rebased onto a changed file: it must still parse if it parsed.
     if (
         edits is not None
