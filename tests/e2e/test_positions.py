@@ -117,3 +117,20 @@ async def test_the_file_name_decides_the_language(
         assert hover is not None and isinstance(hover.contents, types.MarkupContent)
         assert "function add(a, b)" in hover.contents.value
         assert "```javascript" in hover.contents.value
+
+
+async def test_lone_surrogates_reach_the_model_as_valid_json(
+    client_name: str, model_env: dict[str, str], open_session, workspace: Path, model_server
+) -> None:
+    model_server.responder = lambda body: "`shout` makes text loud."
+    env = {
+        **model_env,
+        "LSPILOT_DIAGNOSTICS__ENABLED": "false",
+        "LSPILOT_HOVER__TIMEOUT_MS": "60000",
+    }
+    async with open_session(client_name, env=env) as client:
+        uri = client.open_doc(workspace / "lone.py", LONE, write=False)
+        hover = await hover_at(client, uri, 'shout("a")')
+        assert hover is not None and "makes text loud" in str(hover.contents)
+    [request] = model_server.chat_requests()
+    assert "\ufffd" in model_server.prompt_text(request)  # one code point for one
