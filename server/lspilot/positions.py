@@ -19,12 +19,14 @@ many positions as they like for the price of one scan per version.
 
 from __future__ import annotations
 
+import itertools
 import re
 import weakref
 from bisect import bisect_right
+from collections.abc import Sequence
 
 from lsprotocol import types
-from pygls.workspace import TextDocument
+from pygls.workspace import TextDocument, Workspace
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -164,3 +166,61 @@ def lsp_range(doc: TextDocument, start: int, end: int) -> types.Range:
     index = index_of(doc)
     encoding = encoding_of(doc)
     return index.range(start, end, encoding)
+
+
+class LspTextDocument(TextDocument):
+    """pygls's document with LSP's line breaks, so the server's copy never drifts.
+
+    pygls splits lines with `str.splitlines` (which also breaks at ``\\f``, ``\\v``,
+    ``\\x85``, U+2028/2029) and applies a column past the end of a line on the next one; an
+    incremental change here is applied through `LineIndex`, exactly as the editor applied it.
+    """
+
+    @property
+    def lines(self) -> Sequence[str]:
+        """The lines with their line breaks, split at ``\\n``, ``\\r\\n`` and ``\\r`` only."""
+        index = index_of(self)
+        text = index.text
+        starts = [index.line_start(i) for i in range(index.line_count)]
+        lines = [text[a:b] for a, b in itertools.pairwise(starts)]
+        if starts[-1] < len(text):
+            lines.append(text[starts[-1] :])
+        return tuple(lines)
+
+    def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
+        index = index_of(self)
+        encoding = encoding_of(self)
+        start = index.offset(change.range.start, encoding)
+        end = index.offset(change.range.end, encoding)
+        start, end = min(start, end), max(start, end)
+        self._source = index.text[:start] + change.text + index.text[end:]
+
+
+class LspWorkspace(Workspace):
+    """pygls's workspace whose text documents are `LspTextDocument`s."""
+
+    @classmethod
+    def like(cls, workspace: Workspace) -> LspWorkspace:
+        """A workspace set up as `workspace` (created by pygls at ``initialize``)."""
+        return cls(
+            workspace.root_uri,
+            workspace._sync_kind,
+            list(workspace.folders.values()),
+            workspace.position_encoding,
+        )
+
+    def _create_text_document(
+        self,
+        doc_uri: str,
+        source: str | None = None,
+        version: int | None = None,
+        language_id: str | None = None,
+    ) -> TextDocument:
+        return LspTextDocument(
+            doc_uri,
+            source=source,
+            version=version,
+            language_id=language_id,
+            sync_kind=self._sync_kind,
+            position_codec=self.position_codec,
+        )

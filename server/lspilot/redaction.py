@@ -305,3 +305,72 @@ def redact(text: str) -> str:
     for rule in _TOKEN_RULES:
         text = rule.regex.sub(rule.repl, text)
     return _redact_assignments(text)
+
+
+_PLACEHOLDER = re.compile(re.escape(PLACEHOLDER_MARK) + r"[^»\n]*»")
+
+
+def secrets_behind(text: str) -> dict[str, set[str]]:
+    """Each placeholder `redact(text)` produces → the original values it stands for.
+
+    Found by aligning `text` with its redacted form (everything but the placeholders is
+    unchanged). A placeholder already written in `text` itself is no secret and is left out;
+    when the alignment is ambiguous (two placeholders side by side) nothing is returned, so
+    nothing is put back.
+    """
+    redacted = redact(text)
+    if redacted == text:
+        return {}
+    parts = _PLACEHOLDER.split(redacted)
+    marks = _PLACEHOLDER.findall(redacted)
+    if not text.startswith(parts[0]):
+        return {}
+    found: dict[str, set[str]] = {}
+    pos = len(parts[0])
+    for i, mark in enumerate(marks):
+        after = parts[i + 1]
+        if text.startswith(mark + after, pos):
+            pos += len(mark) + len(after)  # written in the text, not produced by redaction
+            continue
+        if i == len(marks) - 1:
+            end = len(text) - len(after) if text.endswith(after) else -1
+        elif after:
+            end = text.find(after, pos + 1)
+        else:
+            return {}
+        if end <= pos:
+            return {}
+        found.setdefault(mark, set()).add(text[pos:end])
+        pos = end + len(after)
+    return found if pos == len(text) else {}
+
+
+def restore_secrets(answer: str, originals: list[str]) -> str | None:
+    """`answer` with each placeholder put back to the value it replaced in `originals`.
+
+    `originals` are the texts the request was made of, before redaction: a placeholder is
+    mapped back only if redacting exactly those texts produced it and it stands for one
+    value. A placeholder the originals contain literally stays. None when a placeholder cannot
+    be put back: the answer must then not reach the user's file.
+    """
+    if PLACEHOLDER_MARK not in answer:
+        return answer
+    behind: dict[str, set[str]] = {}
+    for original in originals:
+        for mark, values in secrets_behind(original).items():
+            behind.setdefault(mark, set()).update(values)
+    failed = False
+
+    def put_back(match: re.Match[str]) -> str:
+        nonlocal failed
+        mark = match.group(0)
+        values = behind.get(mark, set())
+        if len(values) == 1:
+            return next(iter(values))
+        if not values and any(mark in original for original in originals):
+            return mark
+        failed = True
+        return mark
+
+    restored = _PLACEHOLDER.sub(put_back, answer)
+    return None if failed else restored

@@ -12,6 +12,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from lspilot.positions import LspWorkspace
 from lspilot.session import LspilotServer
 
 __all__ = ["FEATURES", "LspilotServer", "create_server"]
@@ -23,6 +24,8 @@ def create_server() -> LspilotServer:
 
     @ls.feature(types.INITIALIZE)
     def on_initialize(ls: LspilotServer, params: types.InitializeParams) -> None:
+        # Documents keep LSP's line breaks (pygls would use str.splitlines): see positions.
+        ls.protocol._workspace = LspWorkspace.like(ls.workspace)
         if params.workspace_folders:
             ls.root = Path(to_fs_path(params.workspace_folders[0].uri) or ".")
         elif params.root_uri:

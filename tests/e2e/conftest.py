@@ -90,12 +90,13 @@ _EOL = re.compile(r"\r\n|\r|\n")
 
 
 def _units(text: str, encoding: str) -> int:
-    """Length of `text` in code units of the position encoding."""
+    """Length of `text` in code units of the position encoding (a lone surrogate, which an
+    editor may send, is one UTF-16 unit and three UTF-8 bytes)."""
     if encoding == "utf-8":
-        return len(text.encode("utf-8"))
+        return len(text.encode("utf-8", "surrogatepass"))
     if encoding == "utf-32":
         return len(text)
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _line_starts(text: str) -> list[int]:

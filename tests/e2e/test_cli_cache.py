@@ -64,6 +64,9 @@ def test_stats_path_and_clear(
 def test_cache_dir_from_a_workspace_file(workspace: Path, offline_env: dict[str, str]) -> None:
     (workspace / ".lspilot.toml").write_text('[cache]\ndir = "/tmp/elsewhere"\n', encoding="utf-8")
     env = {k: v for k, v in offline_env.items() if k != "LSPILOT_CACHE__DIR"}
+    # A cloned repository does not choose where lspilot writes until the user trusts it.
+    assert lspilot(env, workspace, "cache", "path").stdout.strip() != "/tmp/elsewhere"
+    assert lspilot(env, workspace, "trust").returncode == 0
     assert lspilot(env, workspace, "cache", "path").stdout.strip() == "/tmp/elsewhere"
     other = workspace.parent
     result = lspilot(env, other, "cache", "path", "--root", str(workspace))

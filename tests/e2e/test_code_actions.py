@@ -206,7 +206,8 @@ async def test_listing_is_free_and_offers_what_applies(
         with_diagnostic = await actions_at(
             client, uri, find(uri, "a + b"), diagnostics=[diagnostic]
         )
-        assert with_diagnostic[-1].title == "Fix: Name 'b' is undefined second line"
+        line = diagnostic.range.start.line + 1
+        assert with_diagnostic[-1].title == f"Fix: Name 'b' is undefined second line (line {line})"
         assert with_diagnostic[-1].kind == "quickfix.lspilot"
         assert list(with_diagnostic[-1].diagnostics or []) == [diagnostic]
 
@@ -295,7 +296,8 @@ async def test_document_generate_and_fix_land_right(
         )
         model_server.script(fenced("def add(a, b):\n    return int(a) + int(b)"))
         actions = await actions_at(client, uri, start, diagnostics=[diagnostic])
-        assert await perform(client, uri, pick(actions, "Fix: Possible overflow"))
+        line = diagnostic.range.start.line + 1
+        assert await perform(client, uri, pick(actions, f"Fix: Possible overflow (line {line})"))
         text = client.text(uri)
         assert "return int(a) + int(b)" in text
         assert "Possible overflow" in model_server.prompt_text(model_server.chat_requests()[-1])
@@ -590,7 +592,7 @@ async def test_own_diagnostic_fix_applies_without_a_model(
             data={"fix": "sum((a, b))", "version": 1},
         )
         actions = await actions_at(client, uri, client.find(uri, "a + b"), diagnostics=[ours])
-        fix = pick(actions, "Fix: Use the sum builtin")
+        fix = pick(actions, "Fix: Use the sum builtin (line 6)")
         assert fix.is_preferred and fix.edit is not None
         assert await perform(client, uri, fix)
         assert "    return sum((a, b))\n" in client.text(uri)

@@ -340,11 +340,11 @@ def test_init_options_wrapper_and_plain_mapping() -> None:
 
 def test_null_from_the_client_does_not_wipe_a_file_value(tmp_path: Path) -> None:
     # Editors send null for settings the user left alone.
-    _write(tmp_path, ".lspilot.toml", 'baseUrl = "http://127.0.0.1:8000/v1"\n')
+    _write(tmp_path, ".lspilot.toml", 'model = "from-file"\n')
     loaded = load_settings(
-        tmp_path, environ={}, client_config={"baseUrl": None, "hover": {"timeoutMs": None}}
+        tmp_path, environ={}, client_config={"model": None, "hover": {"timeoutMs": None}}
     )
-    assert loaded.settings.base_url == "http://127.0.0.1:8000/v1"
+    assert loaded.settings.model == "from-file"
     assert loaded.settings.hover.timeout_ms == 4000
     assert loaded.problems == []
 

@@ -136,7 +136,9 @@ def test_shared_url_from_a_workspace_file_is_ignored(tmp_path: Path, file: str) 
     )
     loaded = load_settings(tmp_path, environ={})
     assert loaded.settings.cache.shared_url is None
-    assert loaded.settings.cache.shared_namespace == "team"
+    # The namespace counts from a workspace file only once the user trusts it.
+    assert loaded.settings.cache.shared_namespace != "team"
+    assert any(p.untrusted and "cache.sharedNamespace" in p.message for p in loaded.problems)
     assert loaded.sources["cache.sharedUrl"] == "default"
     (problem,) = [p for p in loaded.problems if p.key == "cache.sharedUrl"]
     assert problem.source == file and "user-level settings only" in problem.message

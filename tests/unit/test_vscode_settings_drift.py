@@ -92,3 +92,19 @@ def test_the_defaults_validate_against_the_model() -> None:
 def test_no_secret_is_a_setting() -> None:
     leaves = {k.lower().rsplit(".", 1)[-1] for k in _contributed()}
     assert not leaves & {"apikey", "key", "token", "password", "secret"}, leaves
+
+
+def test_untrusted_workspaces_restrict_where_code_goes() -> None:
+    """In an untrusted workspace VS Code must not take the server command, the endpoint or
+    privacy settings from the workspace: the restricted list covers every restricted key."""
+    from lspilot.settings import is_restricted
+
+    package = json.loads(PACKAGE_JSON.read_text(encoding="utf-8"))
+    trust = package["capabilities"]["untrustedWorkspaces"]
+    assert trust["supported"] == "limited"
+    restricted = set(trust["restrictedConfigurations"])
+    server_keys = {k.removeprefix("lspilot.") for k in _model_leaves(Settings)}
+    wanted = {f"lspilot.{k}" for k in server_keys if is_restricted(k)}
+    assert {"lspilot.baseUrl", "lspilot.provider", "lspilot.privacy.redactSecrets"} <= wanted
+    assert wanted | {"lspilot.server.command", "lspilot.server.python"} <= restricted
+    assert "lspilot.model" not in restricted

@@ -1,5 +1,8 @@
 """Generate `contributes.configuration` of the VS Code extension from the server's settings.
 
+It also writes `capabilities.untrustedWorkspaces` (limited: the restricted settings come from
+user settings only in an untrusted workspace), from the server's `RESTRICTED_KEYS`.
+
 The server's settings model (``lspilot.settings``) is the single source of truth: every server
 setting becomes a flat ``lspilot.<section>.<key>`` entry with its type, default, bounds, enum and
 description. A few client-only settings (how to start the server, tracing) are added here.
@@ -189,12 +192,37 @@ def configuration() -> dict[str, Any]:
     return {"title": "lspilot", "properties": properties}
 
 
+def restricted_configurations(properties: dict[str, Any]) -> list[str]:
+    """Settings VS Code takes only from user settings in an untrusted workspace.
+
+    How the server is started (a workspace must not run a program of its choice), and the
+    server's restricted keys (``lspilot.settings.RESTRICTED_KEYS``: where code and the key go).
+    """
+    from lspilot.settings import is_restricted
+
+    return [
+        name
+        for name in properties
+        if name.startswith(RESTART_PREFIXES) or is_restricted(name.removeprefix("lspilot."))
+    ]
+
+
 def render(package: dict[str, Any]) -> str:
-    """package.json text with the generated configuration."""
+    """package.json text with the generated configuration and workspace-trust capability."""
     package = dict(package)
     contributes = dict(package.get("contributes", {}))
     contributes["configuration"] = configuration()
     package["contributes"] = contributes
+    package["capabilities"] = {
+        "untrustedWorkspaces": {
+            "supported": "limited",
+            "description": "In an untrusted workspace, the settings that start the server or "
+            "choose where code and the API key go are read from user settings only.",
+            "restrictedConfigurations": restricted_configurations(
+                contributes["configuration"]["properties"]
+            ),
+        }
+    }
     return json.dumps(package, indent=2, ensure_ascii=False) + "\n"
 
 

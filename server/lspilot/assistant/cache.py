@@ -116,7 +116,8 @@ class ResultCache:
             "params": _normalize(params),
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        # surrogatepass: an editor may send lone surrogates ("\ud800"); they still get a key.
+        return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
     # ---- disk, in a worker thread ---------------------------------------------------------
 

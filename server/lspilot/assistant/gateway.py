@@ -33,7 +33,13 @@ from lspilot.assistant.errors import (
 from lspilot.assistant.limits import CircuitBreaker, RateLimiter
 from lspilot.assistant.metering import Meter
 from lspilot.assistant.retry import call_with_retry
-from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult, Usage
+from lspilot.assistant.tasks import (
+    AnyTaskInput,
+    Task,
+    TaskResult,
+    Usage,
+    without_lone_surrogates,
+)
 
 if TYPE_CHECKING:
     from lspilot.assistant.engines.base import Engine
@@ -148,7 +154,9 @@ class Assistant:
                     log.warning("lspilot.privacy is missing: secrets are NOT redacted")
                 return request
             privacy = self._privacy = Privacy(self.settings.privacy, self._root)
-        return redact_model(request, privacy.redact)
+        redact = privacy.redact
+        # A lone surrogate cannot be encoded into the request's UTF-8 JSON: U+FFFD goes instead.
+        return redact_model(request, lambda text: without_lone_surrogates(redact(text)))
 
     def _key(self, engine: Engine, request: AnyTaskInput) -> str:
         task = Task(request.task)

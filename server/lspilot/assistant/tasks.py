@@ -8,9 +8,10 @@ result carries its provenance (`meta`).
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lspilot.model import DocstringStyle, Parameter, Severity, Task
 
@@ -109,11 +110,29 @@ AnyTaskInput = ExplainInput | DocumentInput | GenerateInput | ReviewInput
 # ---- results ------------------------------------------------------------------------------
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """`text` with each lone surrogate (editors may send ``"\\ud800"``) as U+FFFD.
+
+    One code point for one, and the same width in UTF-16 and UTF-8, so no offset or position
+    moves; pydantic's constrained strings and UTF-8 encoders reject the surrogate itself.
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
+
+
 class TaskResult(BaseModel):
     """Common fields of every task result."""
 
     model_config = ConfigDict(extra="forbid")
     meta: ResultMeta = ResultMeta()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_lone_surrogates(cls, value: Any) -> Any:
+        # Answers built from a document with lone surrogates (the offline engine quotes it).
+        return without_lone_surrogates(value) if isinstance(value, str) else value
 
 
 class ExplainResult(TaskResult):

@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("lspilot.cli.check", "review files from the command line"),
     "cache": ("lspilot.cli.cache", "show, locate or clear the result cache"),
     "usage": ("lspilot.cli.usage", "model requests, tokens and cost, per task and model"),
+    "trust": ("lspilot.cli.trust", "let this workspace's files choose the endpoint and privacy"),
 }
 
 EPILOG = """examples:
@@ -33,6 +34,7 @@ EPILOG = """examples:
                                review files like the editor does, for CI
   lspilot cache stats          where the cache is and how big it has grown
   lspilot usage --since 7d     tokens and cost of the last week, per task and model
+  lspilot trust                honour this workspace's provider/endpoint/privacy settings
 """
 
 

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from lspilot.answers import safe_markdown
 from lspilot.assistant.errors import AssistantError
 from lspilot.assistant.tasks import ExplainInput, ExplainResult
 from lspilot.features.workspace import task_context
-from lspilot.positions import lsp_range, offset_at
+from lspilot.positions import LineIndex, lsp_range, offset_at
 
 if TYPE_CHECKING:
     from lspilot.session import LspilotServer
@@ -63,6 +64,7 @@ async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | N
             if extra:
                 request = request.model_copy(update={"context": extra})
         body, offline = await _explanation(ls, request)
+        body = safe_markdown(body)  # a prompt-injected answer must not make the editor fetch
         if offline and definition is not None:
             header = ""  # the offline explanation is built from the same signature and docstring
     markdown = "\n\n".join(part for part in (header, body) if part)
@@ -93,10 +95,11 @@ def _explain_request(
             context = f"Defined in class {definition.container}."
     else:
         # No definition here: explain from what the code around the use shows.
-        lines = source.text.splitlines()
-        line = source.text.count("\n", 0, at)
-        lo, hi = max(0, line - USAGE_CONTEXT_LINES), line + USAGE_CONTEXT_LINES + 1
-        code, kind = "\n".join(lines[lo:hi]), "usage"
+        index = LineIndex(source.text)
+        line = index.line_of(at)
+        lo = max(0, line - USAGE_CONTEXT_LINES)
+        hi = min(index.line_count - 1, line + USAGE_CONTEXT_LINES)
+        code, kind = "\n".join(index.line_text(i) for i in range(lo, hi + 1)), "usage"
         enclosing = source.enclosing_definition(at)
         context = enclosing.signature if enclosing else ""
     return ExplainInput(

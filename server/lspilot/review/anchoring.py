@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lspilot.assistant.tasks import ReviewIssue, Severity
+from lspilot.review.fixes import checked_fix
 
 #: Most severe first; the index is the rank used for `severityFloor` and for choosing which
 #: issues survive `maxIssuesPerChunk`.
@@ -83,11 +84,12 @@ def severity_rank(severity: Severity) -> int:
     return SEVERITY_ORDER.index(severity)
 
 
-def anchor_issues(text: str, issues: Iterable[ReviewIssue]) -> AnchorResult:
+def anchor_issues(text: str, issues: Iterable[ReviewIssue], language: str = "") -> AnchorResult:
     """Place every issue of a chunk by its quote; count the ones that cannot be placed.
 
     Duplicates (same span and message) are kept once. A fix equal to the text it would replace
-    is no fix at all and is dropped, so that no code action offers a no-op.
+    is no fix at all and is dropped, so that no code action offers a no-op; so is a fix that
+    fails `checked_fix` (it would break the code or land a redaction placeholder).
     """
     finder = QuoteFinder(text)
     placed: list[AnchoredIssue] = []
@@ -102,7 +104,7 @@ def anchor_issues(text: str, issues: Iterable[ReviewIssue]) -> AnchorResult:
         if (start, end, issue.message) in seen:
             continue
         seen.add((start, end, issue.message))
-        fix = issue.fix if issue.fix is not None and issue.fix != text[start:end] else None
+        fix = checked_fix(text, start, end, issue.fix, language) if issue.fix else None
         placed.append(AnchoredIssue(start, end, issue.message, issue.severity, fix))
     return AnchorResult(tuple(placed), dropped)
 

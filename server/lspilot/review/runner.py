@@ -91,7 +91,7 @@ async def fill_from_cache(
             continue
         result = await assistant.cached(chunk.key)
         if isinstance(result, ReviewResult):
-            store.put(chunk.key, anchor_issues(chunk.key.code, result.issues))
+            store.put(chunk.key, anchor_issues(chunk.key.code, result.issues, chunk.key.language))
             found += 1
         elif missed is not None:
             missed.add(chunk.key)
@@ -159,7 +159,7 @@ async def review_missing(
             if not isinstance(result, ReviewResult):  # an engine bug; never crash on it
                 log.warning("review of %s: unexpected %s", request.name, type(result).__name__)
                 continue
-            anchored = anchor_issues(request.code, result.issues)
+            anchored = anchor_issues(request.code, result.issues, request.language)
             store.put(request, anchored)
             outcome.reviewed += 1
             outcome.dropped += anchored.dropped

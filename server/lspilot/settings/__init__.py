@@ -25,9 +25,11 @@ from lspilot.settings.model import (
     TaskModels,
     settings_json_schema,
 )
+from lspilot.settings.trust import RESTRICTED_KEYS, TrustState, TrustStore, is_restricted
 
 __all__ = [
     "ENV_PREFIX",
+    "RESTRICTED_KEYS",
     "SOURCE_CLIENT",
     "SOURCE_DEFAULT",
     "SOURCE_ENVIRONMENT",
@@ -46,6 +48,9 @@ __all__ = [
     "SettingsProblem",
     "Severity",
     "TaskModels",
+    "TrustState",
+    "TrustStore",
+    "is_restricted",
     "load_settings",
     "settings_json_schema",
 ]

@@ -6,7 +6,8 @@ Sources, later wins: defaults, ``[tool.lspilot]`` in the workspace's ``pyproject
 them key by key, turning every bad value, unknown key or unreadable file into a
 ``SettingsProblem`` instead of an exception; ``settings_json_schema`` describes the model for
 editors. The API key is read from the environment only, never from a workspace file or the
-wire.
+wire. Keys that choose where code goes (`lspilot.settings.trust.RESTRICTED_KEYS`) count from a
+workspace file only when the user trusted it (``lspilot trust``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,38 +35,25 @@ from lspilot.settings.keys import (
     validation_reason,
 )
 from lspilot.settings.model import Settings, SettingsSection
+from lspilot.settings.results import (
+    SOURCE_CLIENT,
+    SOURCE_DEFAULT,
+    SOURCE_ENVIRONMENT,
+    SOURCE_INIT_OPTIONS,
+    SOURCE_LSPILOT_TOML,
+    SOURCE_PYPROJECT,
+    LoadedSettings,
+    SettingsProblem,
+)
+from lspilot.settings.trust import (
+    CONFIG_DIR_VARIABLE,
+    TrustState,
+    TrustStore,
+    config_dir,
+    is_restricted,
+    untrusted_message,
+)
 from lspilot.settings.user_only import enforce_user_only
-
-SOURCE_DEFAULT = "default"
-SOURCE_PYPROJECT = "pyproject.toml"
-SOURCE_LSPILOT_TOML = ".lspilot.toml"
-SOURCE_ENVIRONMENT = "environment"
-SOURCE_INIT_OPTIONS = "initializationOptions"
-SOURCE_CLIENT = "workspace/configuration"
-
-
-@dataclass(frozen=True)
-class SettingsProblem:
-    """One thing wrong with the settings, ready to show to the user.
-
-    `key` is the dotted camelCase key (``hover.timeoutMs``), the key as written for an
-    unknown setting, or ``""`` when a whole source could not be read. `source` is one of the
-    ``SOURCE_*`` names. `message` is one sentence and never contains a secret.
-    """
-
-    key: str
-    source: str
-    message: str
-
-
-@dataclass
-class LoadedSettings:
-    """What `load_settings` found: the settings, what was wrong, and who set each key."""
-
-    settings: Settings
-    problems: list[SettingsProblem] = field(default_factory=list)
-    #: Dotted camelCase key of every leaf setting → the source that set it.
-    sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +63,10 @@ class _Loader:
     values: dict[str, Any]
     sources: dict[str, str]
     problems: list[SettingsProblem] = field(default_factory=list)
+    #: Sources (untrusted workspace files) whose restricted keys are ignored.
+    untrusted: set[str] = field(default_factory=set)
+    #: Source → the restricted keys it set and that were ignored.
+    ignored: dict[str, list[str]] = field(default_factory=dict)
 
     def problem(self, key: str, source: str, message: str) -> None:
         self.problems.append(SettingsProblem(key=key, source=source, message=message))
@@ -165,6 +157,11 @@ class _Loader:
         # setting the user left alone, which must not wipe what a workspace file set.
         if value is None or (leaf.nullable and value == ""):
             return
+        if source in self.untrusted and is_restricted(leaf.key):
+            keys = self.ignored.setdefault(source, [])
+            if leaf.key not in keys:
+                keys.append(leaf.key)
+            return
         if leaf.is_list and isinstance(value, str):
             value = _env_list(value)  # "open, save" is a fair way to write a list anywhere
         try:
@@ -191,10 +188,21 @@ class _Loader:
         self.values[leaf.key] = validated
         self.sources[leaf.key] = source
 
-    def apply_toml(self, path: Path, source: str, *, table: tuple[str, ...] = ()) -> None:
-        """Apply the settings in a TOML file (in `table` of it, e.g. ``tool.lspilot``)."""
+    def apply_toml(
+        self,
+        path: Path,
+        source: str,
+        *,
+        table: tuple[str, ...] = (),
+        store: TrustStore | None = None,
+    ) -> TrustState | None:
+        """Apply the settings in a TOML file (in `table` of it, e.g. ``tool.lspilot``).
+
+        With a trust `store`, restricted keys count only if the store trusts the file; the
+        file's trust state is returned when it has lspilot settings.
+        """
         if not path.is_file():
-            return
+            return None
         try:
             with path.open("rb") as fh:
                 data: Any = tomllib.load(fh)
@@ -206,24 +214,30 @@ class _Loader:
             self.problem(
                 "", source, f"{path} is not valid TOML ({text}); its lspilot settings were ignored."
             )
-            return
+            return None
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.problem(
                 "", source, f"{path} could not be read ({reason}); its settings were ignored."
             )
-            return
+            return None
         for part in table:
             data = data.get(part) if isinstance(data, Mapping) else None
         if data is None:
-            return
+            return None
         name = f"[{'.'.join(table)}]" if table else "the top level"
         if not isinstance(data, Mapping):
             self.problem(
                 "", source, f"{name} in {path} should be a table of settings; it was ignored."
             )
-            return
+            return None
+        state = store.state(path, data) if store is not None else None
+        if state is not None and not state.trusted:
+            self.untrusted.add(source)
         self.apply_mapping(data, source, f"in {path}")
+        if state is not None and self.ignored.get(source):
+            state = replace(state, ignored=tuple(self.ignored[source]))
+        return state
 
     def apply_environment(self, environ: Mapping[str, str]) -> None:
         """Apply ``LSPILOT_*``, ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``."""
@@ -244,6 +258,7 @@ class _Loader:
             if not name_upper.startswith(ENV_PREFIX) or name_upper in (
                 "LSPILOT_BASE_URL",
                 "LSPILOT_API_KEY",
+                CONFIG_DIR_VARIABLE,  # where the trust store is, not a setting
             ):
                 continue
             if value == "":  # VAR= in a shell means "unset" to most tools
@@ -349,6 +364,7 @@ def load_settings(
     init_options: Mapping[str, Any] | None = None,
     client_config: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    trust_store: TrustStore | None = None,
 ) -> LoadedSettings:
     """Read every settings source and merge them, later sources winning, key by key.
 
@@ -357,9 +373,12 @@ def load_settings(
     `init_options`; `client_config`. Keys may be camelCase or snake_case, nested or dotted;
     the last two may wrap the settings in ``{"lspilot": {...}}``. A bad value, an unknown key,
     an ``apiKey`` outside the environment or an unreadable file becomes a `SettingsProblem`
-    and is ignored: the key keeps the value of the sources before it. Never raises on bad
-    input and has no side effects besides reading the two files.
+    and is ignored: the key keeps the value of the sources before it. Restricted keys
+    (where code and the key go) from a workspace file that `trust_store` (default: the
+    user's, found through `environ`) does not trust are ignored with one problem naming them.
+    Never raises on bad input and has no side effects besides reading the files.
     """
+    environ = os.environ if environ is None else environ
     defaults = Settings.model_validate({})
     values: dict[str, Any] = {}
     for key, leaf in LEAVES.items():
@@ -369,11 +388,20 @@ def load_settings(
         values[key] = value
     loader = _Loader(values=values, sources=dict.fromkeys(LEAVES, SOURCE_DEFAULT))
 
+    trust: list[TrustState] = []
     if root is not None:
         root = Path(root)
-        loader.apply_toml(root / "pyproject.toml", SOURCE_PYPROJECT, table=("tool", "lspilot"))
-        loader.apply_toml(root / ".lspilot.toml", SOURCE_LSPILOT_TOML)
-    loader.apply_environment(os.environ if environ is None else environ)
+        store = trust_store or TrustStore(config_dir(environ))
+        pyproject = (root / "pyproject.toml", SOURCE_PYPROJECT, ("tool", "lspilot"))
+        for path, source, table in (pyproject, (root / ".lspilot.toml", SOURCE_LSPILOT_TOML, ())):
+            if state := loader.apply_toml(path, source, table=table, store=store):
+                trust.append(state)
+        if ignored := [state for state in trust if state.ignored]:
+            # One message for every ignored key: the user is told once, with the way out.
+            keys = ", ".join(key for state in ignored for key in state.ignored)
+            message = untrusted_message(ignored, root)
+            loader.problems.append(SettingsProblem(keys, source, message, untrusted=True))
+    loader.apply_environment(environ)
     for options, source in (
         (init_options, SOURCE_INIT_OPTIONS),
         (client_config, SOURCE_CLIENT),
@@ -391,7 +419,9 @@ def load_settings(
         )
         settings = defaults
         loader.sources = dict.fromkeys(LEAVES, SOURCE_DEFAULT)
-    loaded = LoadedSettings(settings=settings, problems=loader.problems, sources=loader.sources)
+    loaded = LoadedSettings(
+        settings=settings, problems=loader.problems, sources=loader.sources, trust=trust
+    )
     enforce_user_only(
         loaded, (SOURCE_PYPROJECT, SOURCE_LSPILOT_TOML), SettingsProblem, SOURCE_DEFAULT
     )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from lspilot.settings.keys import ENV_NAMES, LEAVES
 
 if TYPE_CHECKING:
-    from lspilot.settings.loader import LoadedSettings
+    from lspilot.settings.results import LoadedSettings
 
 #: Keys read only from the environment, initializationOptions or the editor's user settings.
 USER_ONLY_KEYS = ("cache.sharedUrl",)

@@ -91,11 +91,18 @@ _lock = threading.Lock()
 
 
 def language_of(uri: str, language_id: str | None = None) -> str | None:
-    """The syntax language of a document, from the client's language id or the file suffix."""
+    """The syntax language of a document: from the file suffix, else the client's language id.
+
+    The file name wins: some clients (eglot) send one languageId for every buffer of a
+    server, so a ``.js`` file may arrive as "python". Untitled buffers have only the id.
+    """
+    path = unquote(urlparse(uri).path) if "://" in uri else uri
+    by_name = _EXTENSIONS.get(PurePosixPath(path).suffix.lower())
+    if by_name is not None:
+        return by_name
     if language_id and language_id.lower() in _IDS:
         return _IDS[language_id.lower()]
-    path = unquote(urlparse(uri).path) if "://" in uri else uri
-    return _EXTENSIONS.get(PurePosixPath(path).suffix.lower())
+    return None
 
 
 def parse(text: str, language: str) -> Source:

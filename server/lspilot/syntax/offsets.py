@@ -11,6 +11,8 @@ import re
 from bisect import bisect_left
 from collections import Counter
 
+from lspilot.positions import LINE_BREAK
+
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _LEADING_WS = re.compile(r"[ \t]*")
 
@@ -87,7 +89,7 @@ def indent_unit(text: str) -> str:
     steps: Counter[int] = Counter()
     tabs = spaces = 0
     previous = 0
-    for line in text.splitlines():
+    for line in LINE_BREAK.split(text):
         stripped = line.lstrip(" \t")
         if not stripped:
             continue

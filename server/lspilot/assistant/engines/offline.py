@@ -35,6 +35,7 @@ from lspilot.assistant.tasks import (
     Task,
     TaskResult,
 )
+from lspilot.positions import LINE_BREAK
 from lspilot.settings import Settings
 from lspilot.syntax import LANGUAGES, Definition, Source, parse
 from lspilot.syntax.offsets import leading_whitespace, line_start, newline_of
@@ -94,7 +95,7 @@ def _main_definition(source: Source, name: str | None = None) -> Definition | No
     if not definitions:
         return None
     first = definitions[0]
-    before = source.text[: first.start].splitlines()
+    before = LINE_BREAK.split(source.text[: first.start])
     after = source.text[first.end :].strip()
     comments = all(not x.strip() or x.strip().startswith(("#", "//", "/*", "*")) for x in before)
     return first if comments and not after else None

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lspilot.cli.doctor.report import FAIL, KEY_VARIABLES, OK, Section
+from lspilot.cli.doctor.report import FAIL, KEY_VARIABLES, OK, WARN, Section
 from lspilot.settings import (
     SOURCE_DEFAULT,
     SOURCE_ENVIRONMENT,
@@ -30,9 +30,20 @@ def check_settings(section: Section, loaded: LoadedSettings, root: Path) -> None
     for key in order:
         where = describe_source(key, sources[key], root)
         section.lines.append(f"{key:<{width}}  {values[key]}  ({where})")
+    for state in loaded.trust:
+        if state.trusted:
+            section.add(
+                OK, f"{state.path} is trusted: its provider, endpoint and privacy settings apply"
+            )
+        elif not state.ignored:
+            section.lines.append(f"{state.path} is not trusted (it sets nothing restricted)")
     for problem in loaded.problems:
+        if problem.untrusted:
+            # Not broken, but the user should know what the workspace asked for.
+            section.add(WARN, problem.message, f"review it, then run `lspilot trust {root}`")
+            continue
         section.add(FAIL, problem.message, settings_fix(problem, root))
-    if not loaded.problems:
+    if not [p for p in loaded.problems if not p.untrusted]:
         section.add(OK, f"settings are valid ({explicit} set, the rest are defaults)")
 
 

@@ -14,6 +14,8 @@ answer replaces that code. Nothing else changes shape, so one prompt and one cac
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +49,7 @@ from lspilot.features.code_actions.placement import (
     python_docstring_edit,
     replace_lines_edit,
 )
+from lspilot.redaction import restore_secrets
 from lspilot.syntax import LANGUAGES, Definition, Source, parse
 from lspilot.syntax.doc_comments import CDocStyle
 
@@ -72,20 +75,50 @@ class Job:
         built = self.build(result)
         if isinstance(built, str):
             return built
-        self.edits = built
+        # The model saw placeholders for secrets; the file gets the user's values back.
+        originals = _strings(self.request.model_dump())
+        restored = []
+        for edit in built:
+            new_text = restore_secrets(edit.new_text, originals)
+            if new_text is None:
+                return UNRESTORABLE
+            restored.append(dataclasses.replace(edit, new_text=new_text))
+        self.edits = restored
         return None
+
+
+UNRESTORABLE = (
+    "The answer contains a redaction placeholder («redacted:…») that stands for no single "
+    "value of the code it was given, so it would replace the user's secret; keep each "
+    "placeholder exactly where it was, or leave that code out."
+)
+
+
+def _strings(value: object) -> list[str]:
+    """Every string inside a dumped task input (the texts that were redacted and sent)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def lines_before(text: str, offset: int, count: int = CONTEXT_LINES_BEFORE) -> str:
     """Up to `count` whole lines ending before the line of `offset`."""
     start = line_start(text, offset)
-    lines = text[:start].splitlines(keepends=True)
+    lines = LINE_BREAK_KEPT.findall(text[:start])
     return "".join(lines[-count:])
 
 
 def lines_after(text: str, offset: int, count: int = CONTEXT_LINES_AFTER) -> str:
     """Up to `count` whole lines starting after the line of `offset`."""
-    return "".join(text[after_line(text, offset) :].splitlines(keepends=True)[:count])
+    return "".join(LINE_BREAK_KEPT.findall(text[after_line(text, offset) :])[:count])
+
+
+#: One line with its line break (LSP's breaks only; `str.splitlines` breaks at more).
+LINE_BREAK_KEPT = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def check_document(text: str, edits: list[Edit], language: str) -> str | None:

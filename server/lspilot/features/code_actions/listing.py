@@ -16,7 +16,13 @@ from pygls.workspace import TextDocument
 from lspilot.assistant.tasks import Task
 from lspilot.features.code_actions.compute import fix_region
 from lspilot.features.code_actions.edits import Edit, workspace_edit
-from lspilot.features.code_actions.offers import KIND_FIX, Offer, kind_allowed, list_offers
+from lspilot.features.code_actions.offers import (
+    KIND_FIX,
+    Offer,
+    fix_title,
+    kind_allowed,
+    list_offers,
+)
 from lspilot.features.code_actions.placement import newline_of
 from lspilot.positions import offset_at
 
@@ -89,11 +95,18 @@ def _own_fix(
     edit = Edit(start, end, fix, start, end)
     supports = ls.client_supports("workspace.workspace_edit.document_changes")
     return types.CodeAction(
-        title=f"Fix: {' '.join(diagnostic.message.split())}",
+        title=fix_title(diagnostic),
         kind=KIND_FIX,
         diagnostics=[diagnostic],
         is_preferred=True,
         edit=workspace_edit(doc, [edit], document_changes=supports),
+    )
+
+
+def _on_requested_lines(diagnostic: types.Range, requested: types.Range) -> bool:
+    """Whether a diagnostic touches the lines of the request (a cursor asks for its line)."""
+    return (
+        diagnostic.start.line <= requested.end.line and diagnostic.end.line >= requested.start.line
     )
 
 
@@ -115,6 +128,10 @@ async def code_actions(
     actions: list[types.CodeAction] = []
     model_fixes: list[tuple[types.Diagnostic, int, int]] = []
     for diagnostic in params.context.diagnostics:
+        if not _on_requested_lines(diagnostic.range, params.range):
+            continue  # some clients (eglot) send every diagnostic of the file
+        d_start = offset_at(doc, diagnostic.range.start)
+        d_end = offset_at(doc, diagnostic.range.end)
         if diagnostic.source == OWN_SOURCE:
             own = _own_fix(ls, doc, diagnostic)
             if own is not None:
@@ -125,8 +142,6 @@ async def code_actions(
                 doc.version,
             ):
                 continue  # stale: the next review republishes it where it now stands
-        d_start = offset_at(doc, diagnostic.range.start)
-        d_end = offset_at(doc, diagnostic.range.end)
         model_fixes.append((diagnostic, *fix_region(source, text, d_start, d_end)))
 
     offers = list_offers(source, text, start, end, model_fixes, can_generate=can_generate)

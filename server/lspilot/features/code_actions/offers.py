@@ -91,11 +91,12 @@ def _definition_target(text: str, d: Definition) -> Target:
     return target_of(text, d.start, d.end, d.qualified_name)
 
 
-def _fix_title(diagnostic: types.Diagnostic) -> str:
+def fix_title(diagnostic: types.Diagnostic) -> str:
+    """``Fix: <message> (line N)``: the line tells apart fixes listed for several diagnostics."""
     message = " ".join(diagnostic.message.split())
     if len(message) > TITLE_MESSAGE_CHARS:
         message = message[: TITLE_MESSAGE_CHARS - 1] + "…"
-    return f"Fix: {message}"
+    return f"Fix: {message} (line {diagnostic.range.start.line + 1})"
 
 
 def list_offers(
@@ -159,5 +160,5 @@ def list_offers(
     if can_generate:
         for diagnostic, region_start, region_end in fixes:
             target = target_of(text, region_start, region_end)
-            offers.append(Offer("fix", _fix_title(diagnostic), (target,), diagnostic))
+            offers.append(Offer("fix", fix_title(diagnostic), (target,), diagnostic))
     return offers

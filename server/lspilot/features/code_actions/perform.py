@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from lspilot.answers import python_parses
+from lspilot.answers import python_parses, safe_markdown
 from lspilot.assistant.errors import AssistantError, NotSupportedError
 from lspilot.assistant.tasks import ExplainResult, Task
 from lspilot.features.code_actions.compute import (
@@ -33,6 +33,7 @@ from lspilot.features.code_actions.listing import DATA_TAG
 from lspilot.features.code_actions.offers import fingerprint
 from lspilot.features.code_actions.progress import cancellable
 from lspilot.features.workspace import task_context
+from lspilot.syntax import language_of
 
 if TYPE_CHECKING:
     from lspilot.session import LspilotServer
@@ -169,8 +170,7 @@ def _rebased(ls: LspilotServer, request: Request, plan: EditPlan) -> types.Works
     doc = ls.workspace.get_text_document(request.uri)
     current = doc.source
     edits = plan.rebase(current)
-    language = doc.language_id or ""
-    is_python = language == "python" or request.uri.endswith((".py", ".pyi"))
+    is_python = language_of(request.uri, doc.language_id) == "python"
     # Rebased onto a changed file: it must still parse if it parsed.
     if (
         edits is not None
@@ -222,7 +222,8 @@ async def explain(ls: LspilotServer, request: Request) -> None:
         return
     name = request.targets[0][3] or "selection"
     line = doc.source.count("\n", 0, start) + 1
-    markdown = f"# {name}\n\n_{doc.uri}, line {line}_\n\n{result.markdown.strip()}\n"
+    body = safe_markdown(result.markdown.strip())  # no remote images, no raw HTML
+    markdown = f"# {name}\n\n_{doc.uri}, line {line}_\n\n{body}\n"
     if ls.client_supports("window.show_document.support"):
         folder = ls.cache_dir / "explanations"
         path = folder / f"{_slug(name)}-{fingerprint(markdown)[:8]}.md"

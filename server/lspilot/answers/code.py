@@ -1,37 +1,11 @@
-"""Turn untrusted model text into something usable: code, docstrings, verdicts.
-
-Every function here is pure (no I/O, no LSP, no model): features call them on what an engine
-returned, and the validators' sentences go back to the model as `feedback` in a repair round.
-Models wrap answers in markdown fences, think aloud in ``<think>`` blocks, open with
-"Here is the code:" and close with "This function ...". None of that may reach a buffer.
-"""
+"""Model output to code: reasoning and fences stripped, the right block picked, re-indented."""
 
 from __future__ import annotations
 
 import ast
 import re
 import textwrap
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from lspilot.model import DocstringStyle
-
-__all__ = [
-    "CodeBlock",
-    "clean_docstring",
-    "code_blocks",
-    "doc_comment_problem",
-    "docstring_params_match",
-    "drop_echoed_comment",
-    "indent_unit_of",
-    "pick_code",
-    "python_parses",
-    "reindent",
-    "strip_noise",
-    "strip_reasoning",
-]
 
 # Reasoning blocks some models (DeepSeek-R1, Qwen QwQ, o-series proxies) put before the answer.
 _REASONING_TAGS = ("think", "thinking", "reasoning", "reflection", "scratchpad", "analysis")
@@ -46,7 +20,7 @@ _DANGLING_CLOSE = re.compile(r"^.*</(?:" + "|".join(_REASONING_TAGS) + r")\s*>",
 _DANGLING_OPEN = re.compile(r"<(?:" + "|".join(_REASONING_TAGS) + r")\b[^>]*>.*\Z", re.I | re.S)
 
 # ``` or ~~~ fences of three or more, with an optional info string (language tag).
-_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
+FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
 
 # Lines that are the model talking rather than code.
 _PROSE_START = re.compile(
@@ -97,7 +71,7 @@ def code_blocks(text: str) -> list[CodeBlock]:
     lines = text.split("\n")
     i = 0
     while i < len(lines):
-        match = _FENCE_OPEN.match(lines[i].rstrip("\r"))
+        match = FENCE_OPEN.match(lines[i].rstrip("\r"))
         if not match:
             i += 1
             continue
@@ -125,7 +99,7 @@ def _is_prose(line: str) -> bool:
     return bool(_PROSE_START.match(stripped) or _PROSE_COLON.match(stripped))
 
 
-def _trim_prose(text: str) -> str:
+def trim_prose(text: str) -> str:
     """Drop leading and trailing prose paragraphs around unfenced code."""
     lines = text.split("\n")
     # Leading: prose lines (and the blank lines after them) before the first code line.
@@ -157,7 +131,7 @@ def strip_noise(text: str) -> str:
     blocks = code_blocks(text)
     if blocks:
         return "\n\n".join(b.code.strip("\n") for b in blocks if b.code.strip())
-    return _trim_prose(text).strip("\n")
+    return trim_prose(text).strip("\n")
 
 
 def _aliases(language: str) -> frozenset[str]:
@@ -175,7 +149,7 @@ def pick_code(text: str, language: str) -> str:
     text = strip_reasoning(text.replace("\r\n", "\n").replace("\r", "\n"))
     blocks = [b for b in code_blocks(text) if b.code.strip()]
     if not blocks:
-        return _trim_prose(text).strip("\n")
+        return trim_prose(text).strip("\n")
     wanted = _aliases(language)
     for pool in (
         [b for b in blocks if b.language in wanted],
@@ -295,137 +269,3 @@ def python_parses(text: str) -> str | None:
     except (ValueError, RecursionError, MemoryError) as err:  # null bytes, absurd nesting
         return f"The code is not valid Python: {err}."
     return None
-
-
-class _NamedParameter(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-# Parameters a docstring never documents.
-_IMPLICIT_PARAMETERS = frozenset({"self", "cls", "mcs", "metacls", "/", "*", "", "..."})
-
-
-def _parameter_names(parameters: Iterable[str | _NamedParameter]) -> list[str]:
-    names = []
-    for p in parameters:
-        name = (p if isinstance(p, str) else p.name).lstrip("*").split(":")[0].strip()
-        if name not in _IMPLICIT_PARAMETERS:
-            names.append(name)
-    return names
-
-
-def docstring_params_match(
-    docstring: str, parameters: Sequence[str | _NamedParameter], style: DocstringStyle
-) -> str | None:
-    """None when `docstring` documents exactly `parameters`, else what to fix, as a sentence.
-
-    `self`/`cls` and the bare ``*``/``/`` markers are never expected; ``*args`` may be
-    documented as ``args`` or ``*args``. A docstring without a parameter section is fine
-    only when there is nothing to document.
-    """
-    from lspilot.docstrings import documented_parameters
-
-    expected = _parameter_names(parameters)
-    found = documented_parameters(docstring, style)
-    documented = _parameter_names(found or [])
-    if found is None and not expected:
-        return None
-    missing = [n for n in expected if n not in documented]
-    extra = [n for n in documented if n not in expected]
-    problems = []
-    if found is None:
-        problems.append(
-            f"the docstring has no {style}-style parameter section; it must document "
-            + ", ".join(f"`{n}`" for n in expected)
-        )
-    else:
-        if missing:
-            problems.append("it does not document " + ", ".join(f"`{n}`" for n in missing))
-        if extra:
-            problems.append(
-                "it documents " + ", ".join(f"`{n}`" for n in extra) + ", which the "
-                "signature does not have"
-            )
-    if not problems:
-        return None
-    wanted = ", ".join(f"`{n}`" for n in expected) or "none"
-    return (
-        "The docstring's parameters do not match the signature: "
-        + "; ".join(problems)
-        + f". Document exactly these parameters ({style} style): {wanted}."
-    )
-
-
-def doc_comment_problem(
-    content: str, language: str, name: str, parameters: Sequence[str | _NamedParameter]
-) -> str | None:
-    """None when a doc comment's text fits its definition, else what to fix, as a sentence:
-    a Go doc comment starts with the name; tagged ones (`@param`, Rust `# Arguments`)
-    document exactly the real parameters."""
-    from lspilot.syntax.doc_comments import documented_parameters
-
-    if language == "go":
-        if name and not re.match(rf"(?:(?:A|An|The)\s+)?{re.escape(name)}\b", content):
-            return f"A Go doc comment starts with the name: begin it with `{name}`."
-        return None
-    expected = _parameter_names(parameters)
-    documented = documented_parameters(content, language)
-    if documented is None:
-        return (
-            None
-            if not expected
-            else ("Document every parameter (" + ", ".join(f"`{n}`" for n in expected) + ").")
-        )
-    found = _parameter_names(documented)
-    if found == expected or sorted(found) == sorted(expected):
-        return None
-    wanted = ", ".join(f"`{n}`" for n in expected) or "none"
-    return f"The documented parameters do not match the signature: document exactly {wanted}."
-
-
-_QUOTE_WRAP = re.compile(r"^[rRuUbB]{0,2}(?P<q>\"\"\"|'''|\"|')(?P<body>.*?)(?P=q)\s*$", re.DOTALL)
-
-
-def _docstring_from_code(text: str) -> str | None:
-    """When the model answered with the whole definition, the docstring inside it."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            return ast.get_docstring(node, clean=True)
-    return None
-
-
-def clean_docstring(text: str) -> str:
-    """Docstring text without quotes, comment markers, fences or chatter.
-
-    Handles answers that are a bare text, a quoted literal (``\"\"\"...\"\"\"``, ``r'''...'''``),
-    a JSDoc/Javadoc block (``/** ... */``), ``#``/``///`` comment lines, or the whole
-    definition with the docstring inside it. The result is dedented, with no trailing
-    whitespace and no leading/trailing blank lines; empty when nothing usable is left.
-    """
-    text = strip_reasoning(text.replace("\r\n", "\n").replace("\r", "\n"))
-    blocks = [b for b in code_blocks(text) if b.code.strip()]
-    body = max(blocks, key=lambda b: len(b.code)).code if blocks else _trim_prose(text)
-    body = body.strip()
-    if re.match(r"^(?:async\s+def|def|class)\s", body) or body.startswith("@"):
-        inner = _docstring_from_code(body)
-        if inner is not None:
-            return inner.strip()
-    quoted = _QUOTE_WRAP.match(body)
-    if quoted and quoted["q"] not in quoted["body"]:
-        body = quoted["body"]
-    elif body.startswith("/*"):
-        body = re.sub(r"^/\*+!?", "", body)
-        body = re.sub(r"\*+/\s*$", "", body)
-        body = "\n".join(re.sub(r"^\s*\*(?!/) ?", "", line) for line in body.split("\n"))
-    elif all(re.match(r"^\s*(?:#|//)", line) for line in body.split("\n") if line.strip()):
-        body = "\n".join(re.sub(r"^\s*(?:#+|/{2,}!?) ?", "", line) for line in body.split("\n"))
-    lines = [line.rstrip() for line in body.split("\n")]
-    # The first line of a docstring usually sits right after the quotes, unindented.
-    first, rest = lines[0].strip(), textwrap.dedent("\n".join(lines[1:])).split("\n")
-    result = "\n".join([first, *rest]) if len(lines) > 1 else first
-    return result.strip("\n").strip()
