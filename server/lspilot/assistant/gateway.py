@@ -119,6 +119,7 @@ class Assistant:
         self._retired: list[Engine] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._warned_no_privacy = False
+        self._closing = False
         #: Called when a model request starts or ends (the server sends its status then).
         self.on_change: Callable[[], None] | None = None
         self._build_limits(settings)
@@ -224,8 +225,8 @@ class Assistant:
             return await asyncio.shield(flight.task)
         except asyncio.CancelledError:
             current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # this caller was cancelled
+            if (current is not None and current.cancelling()) or self._closing:
+                raise  # this caller was cancelled, or the assistant is closing (shutdown)
             # The shared call itself was cancelled (reconfigure, shutdown): not our caller's doing.
             raise UnavailableError("the request was cancelled") from None
         finally:
@@ -401,6 +402,7 @@ class Assistant:
 
     async def aclose(self) -> None:
         """Cancel in-flight calls and close the engine and the cache."""
+        self._closing = True
         for flight in list(self._inflight.values()):
             flight.task.cancel()
         tasks = [f.task for f in self._inflight.values()] + list(self._background)

@@ -41,7 +41,9 @@ async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | N
     """Answer one hover request."""
     if not ls.settings.hover.enabled:
         return None
-    doc = ls.workspace.get_text_document(params.text_document.uri)
+    doc = ls.document(params.text_document.uri)
+    if doc is None:  # never opened (a missing file, an untitled: buffer): nothing to say
+        return None
     source = await ls.source_of(doc)
     if source is None:
         return None

@@ -103,7 +103,9 @@ async def code_actions(
     """Answer one `textDocument/codeAction` request."""
     if not ls.settings.code_actions.enabled or ls.excluded(params.text_document.uri):
         return None
-    doc = ls.workspace.get_text_document(params.text_document.uri)
+    doc = ls.document(params.text_document.uri)
+    if doc is None:  # never opened: no menu (reading it from disk is not ours to do)
+        return None
     only = list(params.context.only) if params.context.only else None
     text = doc.source
     start, end = offset_at(doc, params.range.start), offset_at(doc, params.range.end)

@@ -110,9 +110,7 @@ class ReviewDiagnostics:
         return self.ls.settings.diagnostics.enabled and self.ls.excluded(uri) is None
 
     def _doc(self, uri: str) -> TextDocument | None:
-        # Not `get_text_document`: that would make up a document from disk for a closed uri.
-        doc: TextDocument | None = self.ls.workspace.text_documents.get(uri)
-        return doc
+        return self.ls.document(uri)
 
     # ---- document events (these only schedule work) --------------------------------------
 
@@ -151,6 +149,11 @@ class ReviewDiagnostics:
         self.ls.forget(uri)
         if self.pushed.pop(uri, None) is not None:
             self._publish(uri, [], None)
+
+    def close(self) -> None:
+        """Shutdown: cancel every pending and running review and re-positioning."""
+        self.reviews.cancel_all()
+        self.placing.cancel_all()
 
     def settings_changed(self) -> None:
         """Settings were re-read: withdraw, re-show or re-review every open document."""
@@ -364,7 +367,11 @@ class ReviewDiagnostics:
             again = True
             while again:
                 self._refresh_again = False
-                await self.ls.workspace_diagnostic_refresh_async(None)
+                await self.ls.ask_client(
+                    self.ls.workspace_diagnostic_refresh_async(None),
+                    "workspace/diagnostic/refresh",
+                    None,
+                )
                 again = self._refresh_again
         except Exception as exc:  # a client that fails the refresh still pulls on edits
             log.debug("workspace/diagnostic/refresh failed: %s", exc)
@@ -377,6 +384,7 @@ def register(ls: LspilotServer) -> None:
     feature = ReviewDiagnostics(ls)
     ls.status_sections["diagnostics"] = lambda: dict(feature.counters)
     ls.on_settings_changed.append(feature.settings_changed)
+    ls.on_close.append(feature.close)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: LspilotServer, params: types.DidOpenTextDocumentParams) -> None:
