@@ -103,6 +103,10 @@ class LspilotProtocol(LanguageServerProtocol):
                     msg_id, types.ErrorCodes.InvalidRequest, "the method must be a string"
                 )
             return
+        if hasattr(message, "id") and not hasattr(message, "method"):
+            log.debug("received a reply to %r", message.id)
+        else:
+            log.debug("received %s", method)
         super().handle_message(message)
 
     def _handle_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
