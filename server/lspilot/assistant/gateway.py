@@ -28,7 +28,14 @@ from lspilot.assistant.errors import (
     RateLimitError,
     UnavailableError,
 )
-from lspilot.assistant.limits import CircuitBreaker, RateLimiter, TokenBudget
+from lspilot.assistant.limits import (
+    BACKGROUND,
+    INTERACTIVE,
+    CircuitBreaker,
+    PrioritySemaphore,
+    RateLimiter,
+    TokenBudget,
+)
 from lspilot.assistant.retry import call_with_retry
 from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult, Usage
 
@@ -135,7 +142,7 @@ class Assistant:
     def _build_limits(self, settings: Settings) -> None:
         limits = settings.limits
         self.rate_limiter = RateLimiter(limits.requests_per_minute)
-        self.semaphore = asyncio.Semaphore(limits.max_concurrent)
+        self.semaphore = PrioritySemaphore(limits.max_concurrent)
         self.budget = TokenBudget(limits.daily_token_budget)
         self.breaker = CircuitBreaker(limits.breaker_threshold, limits.breaker_cooldown_s)
 
@@ -280,7 +287,7 @@ class Assistant:
         self.tokens_in += usage.prompt_tokens
         self.tokens_out += usage.completion_tokens
         self.budget.spend(usage.prompt_tokens + usage.completion_tokens)
-        if not self._local(engine):
+        if not self._local(engine) and not result.meta.cut:
             try:
                 await self.cache.set(key, result)
             except Exception:  # the cache degrades by itself; this is belt and braces
@@ -289,8 +296,10 @@ class Assistant:
 
     async def _attempt(self, engine: Engine, request: AnyTaskInput, *, limited: bool) -> TaskResult:
         if limited:
-            await self.rate_limiter.acquire()
-            async with self.semaphore:
+            # Reviews run in the background; everything else is someone waiting for it.
+            priority = BACKGROUND if Task(request.task) is Task.REVIEW else INTERACTIVE
+            await self.rate_limiter.acquire(priority)
+            async with self.semaphore.slot(priority):
                 self.requests += 1
                 return await engine.run(request)
         self.requests += 1

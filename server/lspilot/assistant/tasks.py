@@ -35,6 +35,8 @@ class ResultMeta(_Frozen):
     model: str = ""
     usage: Usage = Usage()
     cached: bool = False
+    #: The answer was cut at the engine's size cap: shown, never cached.
+    cut: bool = False
 
 
 # ---- inputs -------------------------------------------------------------------------------

@@ -50,6 +50,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# An answer longer than this is cut (and never cached): a token is rarely over 16 bytes, so
+# more means an endpoint that ignores `max_tokens` (or streams garbage) and must not fill the
+# memory, the cache or a hover.
+BYTES_PER_TOKEN_CAP = 16
+MIN_ANSWER_CAP = 16_384
 
 
 def public_url(url: str) -> str:
@@ -158,15 +163,18 @@ class OpenAIEngine:
         # tokens forever would never trip it.
         try:
             async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
-                text, usage = await self._complete(kwargs)
+                text, usage, cut = await self._complete(kwargs)
         except TimeoutError as error:
             raise ModelTimeoutError(
                 f"no complete answer from {model} within {self.settings.request_timeout_ms} ms"
             ) from error
-        meta = ResultMeta(engine=self.id, model=model, usage=usage)
+        cut = cut or usage.completion_tokens > self.settings.max_output_tokens
+        if cut:
+            log.warning("%s answered more than asked for; the answer was cut", model)
+        meta = ResultMeta(engine=self.id, model=model, usage=usage, cut=cut)
         return to_result(request, text, meta)
 
-    async def _complete(self, kwargs: dict[str, Any]) -> tuple[str, Usage]:
+    async def _complete(self, kwargs: dict[str, Any]) -> tuple[str, Usage, bool]:
         """Stream one completion; on a 400 drop an optional feature the endpoint may refuse.
 
         What was dropped is remembered only once the request without it succeeds, so that an
@@ -211,10 +219,13 @@ class OpenAIEngine:
             self.structured_output_rejected = True
             log.info("%s endpoint refuses response_format; asking for JSON in the prompt", self.id)
 
-    async def _stream(self, client: Any, kwargs: dict[str, Any]) -> tuple[str, Usage]:
+    async def _stream(self, client: Any, kwargs: dict[str, Any]) -> tuple[str, Usage, bool]:
+        """The answer's text, its usage, and whether it was cut at the size cap."""
         stream = await client.chat.completions.create(**kwargs)
         pieces: list[str] = []
         usage = Usage()
+        cap = max(MIN_ANSWER_CAP, BYTES_PER_TOKEN_CAP * self.settings.max_output_tokens)
+        size = 0
         try:
             async for chunk in stream:
                 if chunk.usage is not None:
@@ -225,11 +236,15 @@ class OpenAIEngine:
                 for choice in chunk.choices or ():
                     if choice.delta is not None and choice.delta.content:
                         pieces.append(choice.delta.content)
+                        size += len(choice.delta.content.encode("utf-8"))
+                if size > cap:
+                    text = "".join(pieces).encode("utf-8")[:cap].decode("utf-8", "ignore")
+                    return text, usage, True
         finally:
-            # Also on cancellation: closing the response closes the HTTP connection, which is
-            # what tells the endpoint to stop generating.
+            # Also on cancellation (and at the cap): closing the response closes the HTTP
+            # connection, which is what tells the endpoint to stop generating.
             await stream.close()
-        return "".join(pieces), usage
+        return "".join(pieces), usage, False
 
     def _map_error(self, error: Exception) -> AssistantError:
         """Our error for an SDK error. Never echoes headers; scrubs the key from any message."""
