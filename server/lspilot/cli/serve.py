@@ -46,4 +46,15 @@ def run(args: argparse.Namespace) -> int:
         server.start_tcp(host, int(port))
         return 0
     server.start_io()
+    from lspilot.transport.stdio import lingering_threads
+
+    if lingering_threads():
+        # Work in a worker thread (a big parse) cannot be interrupted and would keep the
+        # process alive after `exit`; everything worth keeping is closed by now.
+        import logging
+        import os
+
+        logging.getLogger("lspilot.server").info("exiting without waiting for worker threads")
+        logging.shutdown()
+        os._exit(server.exit_code)
     return server.exit_code

@@ -76,6 +76,46 @@ class DaemonReader:
         return self._submit(lambda: self._stream.read(n))
 
 
+#: How long tasks still running at exit get to wind down after being cancelled.
+EXIT_GRACE_S = 2.0
+
+
+def _run(main: Any) -> None:
+    """`asyncio.run`, except that the end does not wait for worker threads.
+
+    asyncio.run joins the default executor's threads, so `exit` during a long parse in a
+    worker thread would wait for the parse. Here remaining tasks get `EXIT_GRACE_S` after
+    being cancelled, and the executor is shut down without waiting.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(main)
+    finally:
+        try:
+            tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.wait(tasks, timeout=EXIT_GRACE_S))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            executor = getattr(loop, "_default_executor", None)
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+def lingering_threads() -> list[threading.Thread]:
+    """Threads that would keep the process alive after serving (a parse still running)."""
+    return [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+
+
 def serve_stdio(
     server: LanguageServer, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
 ) -> int:
@@ -86,7 +126,7 @@ def serve_stdio(
     server.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
     code = 0
     try:
-        asyncio.run(
+        _run(
             run_async(
                 stop_event=stop,
                 reader=reader,

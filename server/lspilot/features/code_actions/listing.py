@@ -8,6 +8,7 @@ diagnostics that carry a fix become a ready edit at once.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -27,6 +28,8 @@ RUN_ACTION = "lspilot.runAction"
 #: Marks `data` as ours (other servers' actions never reach our resolve, but be strict).
 DATA_TAG = "lspilot.codeAction"
 OWN_SOURCE = "lspilot"
+# Texts longer than this get their menu computed in a worker thread.
+BIG_TEXT = 20_000
 
 
 def uses_resolve(ls: LspilotServer) -> bool:
@@ -131,7 +134,13 @@ async def code_actions(
         d_end = offset_at(doc, diagnostic.range.end)
         model_fixes.append((diagnostic, *fix_region(source, text, d_start, d_end)))
 
-    offers = list_offers(source, text, start, end, model_fixes, can_generate=can_generate)
+    if len(text) > BIG_TEXT:
+        # Finding the definitions of a file of megabytes takes seconds: not on the event loop.
+        offers = await asyncio.to_thread(
+            list_offers, source, text, start, end, model_fixes, can_generate=can_generate
+        )
+    else:
+        offers = list_offers(source, text, start, end, model_fixes, can_generate=can_generate)
     actions.extend(_to_action(ls, offer, doc) for offer in offers)
     actions = [a for a in actions if kind_allowed(a.kind or "", only)]
     if not supports_literals(ls):
