@@ -15,7 +15,10 @@ things happen:
   is still unchanged, and never at offsets of an older text.
 - clients that declare `textDocument.diagnostic` pull; all others get `publishDiagnostics`,
   never both. A pulling client is sent `workspace/diagnostic/refresh` when reviews land if it
-  supports that; otherwise its pull waits for the review pass under way (a long poll).
+  supports that; otherwise its pull waits for the review pass under way, and a pull that
+  already has the current result (`previousResultId`, as Neovim 0.11 sends) is held until
+  something new is known (a review on save or after a settings change, a newer pull, a
+  close): a long poll, so reviews that nobody pulled for still reach the client.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ class ReviewDiagnostics:
         self._ids = itertools.count(1)
         self._refreshing = False
         self._refresh_again = False
+        # Long polls of clients that cannot be told to pull again, per document.
+        self._news: dict[str, asyncio.Event] = {}
         self._snapshot = self._review_settings()
 
     # ---- mode and settings ---------------------------------------------------------------
@@ -147,6 +152,7 @@ class ReviewDiagnostics:
             table.pop(uri, None)
         self.need_fill.discard(uri)
         self.ls.forget(uri)
+        self._tell_held(uri)
         if self.pushed.pop(uri, None) is not None:
             self._publish(uri, [], None)
 
@@ -154,6 +160,14 @@ class ReviewDiagnostics:
         """Shutdown: cancel every pending and running review and re-positioning."""
         self.reviews.cancel_all()
         self.placing.cancel_all()
+        for uri in list(self._news):
+            self._tell_held(uri)
+
+    def _tell_held(self, uri: str) -> None:
+        """Wake the pull held for `uri`, if any: there may be something new to answer."""
+        event = self._news.pop(uri, None)
+        if event is not None:
+            event.set()
 
     def settings_changed(self) -> None:
         """Settings were re-read: withdraw, re-show or re-review every open document."""
@@ -172,6 +186,7 @@ class ReviewDiagnostics:
                 self.need_fill.add(uri)
                 if self.pull:
                     self._request_refresh()
+                    self._tell_held(uri)
                 else:
                     self._schedule_place(uri, self._doc(uri))
 
@@ -264,6 +279,7 @@ class ReviewDiagnostics:
         self.views.pop(uri, None)
         if self.pull:
             self._request_refresh()
+            self._tell_held(uri)
         elif self.pushed.pop(uri, None) is not None:
             self._publish(uri, [], None)
 
@@ -314,6 +330,7 @@ class ReviewDiagnostics:
         )
         if outcome.error is not None:
             self.ls.report_error(outcome.error, FEATURE)
+        self._tell_held(uri)
         self.ls.notify_status()
 
     def _still_there(self, uri: str, request: object) -> bool:
@@ -325,6 +342,7 @@ class ReviewDiagnostics:
         """A chunk's review landed: show it (coalesced with other arrivals of this moment)."""
         if self.pull:
             self._request_refresh()
+            self._tell_held(uri)
         else:
             self._schedule_place(uri, self._doc(uri))
 
@@ -335,7 +353,9 @@ class ReviewDiagnostics:
     ) -> types.DocumentDiagnosticReport:
         """`textDocument/diagnostic`: what is known for the current version."""
         uri = params.text_document.uri
-        if not self._can_refresh():
+        can_refresh = self._can_refresh()
+        if not can_refresh:
+            self._tell_held(uri)  # a newer pull: the older one answers now
             # Nothing would tell this client that a review landed, so its pull waits for the
             # review pass under way (a long poll; the client may cancel it at any time).
             while (task := self.reviews.task(uri)) is not None and not task.done():
@@ -344,6 +364,14 @@ class ReviewDiagnostics:
         view = await self._view(uri)
         if view is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
+        if not can_refresh and params.previous_result_id == view.result_id:
+            # The client has this already: hold the pull until there is news for it.
+            news = self._news.setdefault(uri, asyncio.Event())
+            await news.wait()
+            self.need_fill.add(uri)
+            view = await self._view(uri)
+            if view is None:
+                return types.RelatedFullDocumentDiagnosticReport(items=[])
         self.pulled[uri] = view.result_id
         if params.previous_result_id == view.result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=view.result_id)
