@@ -16,9 +16,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import SERVER_CMD, SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT, WAIT_TIMEOUT
+from tests.e2e.conftest import SERVER_CMD, SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT
 
 Message = dict[str, Any]
+# Hang guards, generous: on a loaded 2-core machine (the suite under `nice` beside busy
+# processes) a fresh server's first answers can take well over 15 s.
+REPLY_TIMEOUT = STARTUP_TIMEOUT
 
 
 def frame(body: bytes | Message) -> bytes:
@@ -98,7 +101,7 @@ class RawClient:
         self,
         predicate: Callable[[], Any],
         what: str,
-        timeout: float = WAIT_TIMEOUT,  # noqa: ASYNC109 - a hang guard
+        timeout: float = REPLY_TIMEOUT,  # noqa: ASYNC109 - a hang guard
     ) -> Any:
         """Wait until `predicate()` is truthy (re-checked on every message); its value."""
         loop = asyncio.get_running_loop()
@@ -112,7 +115,7 @@ class RawClient:
                 await asyncio.wait_for(self._changed.wait(), remaining)
         return value
 
-    async def reply(self, msg_id: int, timeout: float = WAIT_TIMEOUT) -> Message:  # noqa: ASYNC109
+    async def reply(self, msg_id: int, timeout: float = REPLY_TIMEOUT) -> Message:  # noqa: ASYNC109
         """The server's answer to request `msg_id`."""
         return await self.wait_for(
             lambda: next(
