@@ -95,7 +95,11 @@ async def command_with_slow_model(client: RawClient, ws: Path, fake: FakeModelSe
     at = {"line": 1, "character": 11}
     menu = await client.call(
         "textDocument/codeAction",
-        {"textDocument": {"uri": uri}, "range": {"start": at, "end": at}, "context": {}},
+        {
+            "textDocument": {"uri": uri},
+            "range": {"start": at, "end": at},
+            "context": {"diagnostics": []},
+        },
     )
     action = next(a for a in menu["result"] if a["title"] == "Document add")
     start = time.perf_counter()

@@ -44,9 +44,14 @@ async def test_malformed_messages_get_a_log_line_and_errors_for_requests(
         numeric = client.request("", raw={"jsonrpc": "2.0", "method": 42, "params": {}})
         no_version = client.request("", raw={"method": "textDocument/hover", "params": {}})
         client.send({"jsonrpc": "2.0", "method": 42})  # a notification: nothing to answer
+        no_params = client.request("", raw={"jsonrpc": "2.0", "method": 42})
         await still_serving(client, uri)
 
-        for msg_id, code in ((numeric, INVALID_REQUEST), (no_version, INVALID_REQUEST)):
+        for msg_id, code in (
+            (numeric, INVALID_REQUEST),
+            (no_version, INVALID_REQUEST),
+            (no_params, INVALID_REQUEST),
+        ):
             answer = await client.reply(msg_id)
             assert answer["error"]["code"] == code, answer
         in_batch = await client.reply("in-a-batch")  # type: ignore[arg-type]

@@ -64,8 +64,12 @@ class LspilotProtocol(LanguageServerProtocol):
         except JsonRpcException as error:
             msg_id = _request_id(data.get("id"))
             method = data.get("method")
-            if msg_id is None or not isinstance(method, str) or "jsonrpc" not in data:
+            if msg_id is None or method is None or "jsonrpc" not in data:
                 raise
+            if not isinstance(method, str):
+                return UnreadableRequest(
+                    msg_id, repr(method), types.ErrorCodes.InvalidRequest, "method must be a string"
+                )
             return UnreadableRequest(
                 msg_id, method, error.code, f"invalid params for {method}: {error.message}"
             )
