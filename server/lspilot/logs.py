@@ -14,8 +14,18 @@ LEVELS = {
 }
 
 
-def configure_logging(level: str = "info", log_file: str | Path | None = None) -> None:
-    """Send lspilot's log to stderr (and `log_file`); keep pygls's own logger quiet."""
+_pinned = False
+
+
+def configure_logging(
+    level: str = "info", log_file: str | Path | None = None, *, pinned: bool = False
+) -> None:
+    """Send lspilot's log to stderr (and `log_file`); keep pygls's own logger quiet.
+
+    `pinned` (the command line's `-v`) keeps `level` even when the settings name another.
+    """
+    global _pinned
+    _pinned = pinned
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
@@ -32,5 +42,7 @@ def configure_logging(level: str = "info", log_file: str | Path | None = None) -
 
 
 def set_level(level: str) -> None:
-    """Change lspilot's log level at run time (settings reload)."""
+    """Change lspilot's log level at run time (settings reload), unless the CLI pinned it."""
+    if _pinned:
+        return
     logging.getLogger().setLevel(LEVELS.get(level, logging.INFO))

@@ -13,6 +13,9 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 
 def placeholder(kind: str) -> str:
@@ -374,3 +377,33 @@ def restore_secrets(answer: str, originals: list[str]) -> str | None:
 
     restored = _PLACEHOLDER.sub(put_back, answer)
     return None if failed else restored
+
+
+# ---- whole task inputs ----------------------------------------------------------------
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def redact_model(model: M, redact: Callable[[str], str]) -> M:
+    """A copy of `model` with `redact` applied to every string, nested models included."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, BaseModel):
+            return value.model_copy(
+                update={name: walk(getattr(value, name)) for name in type(value).model_fields}
+            )
+        if isinstance(value, tuple):
+            return tuple(walk(v) for v in value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    update = {
+        name: walk(getattr(model, name))
+        for name in type(model).model_fields
+        # Enum-like fields are ours, not the user's text: leave them exactly as they are.
+        if name not in ("task", "language", "style", "kind")
+    }
+    return model.model_copy(update=update)

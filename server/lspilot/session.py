@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
@@ -24,6 +25,7 @@ from lspilot import __version__
 from lspilot.assistant.tasks import Task
 from lspilot.logs import set_level
 from lspilot.settings import Settings, load_settings
+from lspilot.transport import LspilotProtocol, serve_stdio
 
 if TYPE_CHECKING:
     from lspilot.assistant import Assistant
@@ -33,17 +35,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("lspilot.server")
 
 StatusBuilder = Callable[[], dict[str, Any]]
+T = TypeVar("T")
 
 # Parsing a document smaller than this on the event loop costs well under a millisecond;
 # bigger ones go to a thread so typing never waits on the parser.
 PARSE_INLINE_LIMIT = 20_000
+# How long a request we send the client (showDocument, applyEdit, configuration, progress,
+# refresh) may go unanswered before we carry on without its answer.
+CLIENT_REPLY_TIMEOUT_S = 30.0
 
 
 class LspilotServer(LanguageServer):
     """The lspilot language server."""
 
     def __init__(self) -> None:
-        super().__init__("lspilot", __version__)
+        super().__init__("lspilot", __version__, protocol_cls=LspilotProtocol)
         self.settings = Settings()
         self.settings_problems: list[Any] = []
         self.settings_sources: dict[str, str] = {}
@@ -56,6 +62,13 @@ class LspilotServer(LanguageServer):
         self._assistant_ready: asyncio.Future[Assistant] | None = None
         self._privacy: Privacy | None = None
         self._sources: dict[str, tuple[int | None, int, Source]] = {}
+        self._parsing: dict[tuple[str, int | None, int], asyncio.Future[Source]] = {}
+        #: Called at shutdown, before background tasks are cancelled (debouncers, timers).
+        self.on_close: list[Callable[[], None]] = []
+        #: True from `shutdown` on: failures then are the shutdown's, not the user's business.
+        self.closing = False
+        #: How serving over stdio ended: 0, 1 (`exit` without `shutdown`), 130 (Ctrl-C).
+        self.exit_code = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reported: set[str] = set()
         self._status_handle: asyncio.TimerHandle | None = None
@@ -139,16 +152,71 @@ class LspilotServer(LanguageServer):
         cached = self._sources.get(doc.uri)
         if cached is not None and cached[0] == doc.version and cached[1] == key:
             return cached[2]
-        if len(text) > PARSE_INLINE_LIMIT:
-            source = await asyncio.to_thread(parser, text, language)
-        else:
+        if len(text) <= PARSE_INLINE_LIMIT:
             source = parser(text, language)
+        else:
+            # Big texts: one parse per version in a worker thread, shared by every feature
+            # asking meanwhile (hover, code actions and diagnostics right after an open).
+            pending = (doc.uri, doc.version, key)
+            future = self._parsing.get(pending)
+            if future is None:
+                future = asyncio.ensure_future(asyncio.to_thread(parser, text, language))
+                self._parsing[pending] = future
+                future.add_done_callback(lambda _: self._parsing.pop(pending, None))
+            source = await asyncio.shield(future)
         self._sources[doc.uri] = (doc.version, key, source)
         return source
+
+    def document(self, uri: str) -> TextDocument | None:
+        """The open document `uri`, or None; never made up from disk for a closed one.
+
+        (pygls's `get_text_document` reads the file when the client has not opened it,
+        which fails for a missing file or an `untitled:` URI.)
+        """
+        doc: TextDocument | None = self.workspace.text_documents.get(unquote(uri))
+        return doc
+
+    async def ask_client(self, request: Awaitable[T], what: str, default: T) -> T:
+        """The client's answer to a request we sent, or `default` if it fails or never comes."""
+        try:
+            return await asyncio.wait_for(request, CLIENT_REPLY_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("%s: no answer from the client in %.0fs", what, CLIENT_REPLY_TIMEOUT_S)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            log.info("%s: cancelled (shutdown)", what)  # pygls cancels it at shutdown
+        except Exception as exc:  # a client error must not stop the feature
+            log.warning("%s failed: %s", what, exc)
+        return default
 
     def forget(self, uri: str) -> None:
         """Drop what is kept for a closed document."""
         self._sources.pop(uri, None)
+
+    # ---- transport -----------------------------------------------------------------------
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """Serve over stdio until `exit` or end of input (`exit_code` says how it ended)."""
+        self.exit_code = serve_stdio(self, stdin, stdout)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls's report of a failure: logged; shown only for our own notification handlers.
+
+        pygls pops up "Error in server" for every malformed message; a bad message is the
+        client's business and gets a log line (and, for a request, the JSON-RPC error).
+        """
+        from pygls.exceptions import FeatureNotificationError
+
+        if source is FeatureNotificationError and not self.closing:
+            self.report_error(error, "a notification handler")
+            return
+        name = getattr(source, "__name__", str(source))
+        if self.closing or getattr(self.protocol, "closed", False):
+            log.debug("%s after shutdown: %s", name, error)
+        else:
+            log.warning("%s: %s", name, error)
 
     def client_supports(self, field: str) -> bool:
         """Whether the client declared the capability at dotted `field` (pygls names)."""
@@ -175,6 +243,10 @@ class LspilotServer(LanguageServer):
         """Tell the user once per kind of failure; log every time; never raise."""
         from lspilot.assistant.errors import AssistantError, AuthError
 
+        if self.closing:
+            log.debug("%s failed during shutdown: %r", feature, err)
+            return
+
         if isinstance(err, AssistantError):
             kind = type(err).__name__
             log.warning("%s: %s (%s)", feature, err.user_message, err)
@@ -198,7 +270,7 @@ class LspilotServer(LanguageServer):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        if self._status_handle is not None:
+        if self._status_handle is not None or self.closing:
             return
 
         def send() -> None:
@@ -218,17 +290,18 @@ class LspilotServer(LanguageServer):
         """Read every settings source again and apply the result."""
         client_config = self.pushed_config
         if self.client_supports("workspace.configuration"):
-            try:
-                scope = self.root.as_uri() if self.root else None
-                answer = await self.workspace_configuration_async(
+            scope = self.root.as_uri() if self.root else None
+            answer: Any = await self.ask_client(
+                self.workspace_configuration_async(
                     types.ConfigurationParams(
                         items=[types.ConfigurationItem(section="lspilot", scope_uri=scope)]
                     )
-                )
-                if answer and isinstance(answer[0], dict):
-                    client_config = answer[0]
-            except Exception as exc:  # a client that fails here must not stop the server
-                log.warning("workspace/configuration failed: %s", exc)
+                ),
+                "workspace/configuration",
+                None,
+            )
+            if answer and isinstance(answer[0], dict):
+                client_config = answer[0]
         loaded = load_settings(
             self.root, init_options=self.init_options, client_config=client_config
         )
@@ -254,8 +327,20 @@ class LspilotServer(LanguageServer):
         self.notify_status()
 
     async def aclose(self) -> None:
-        """Stop background work and close the assistant."""
-        for task in list(self._tasks):
+        """Stop background work and timers, then close the assistant (at `shutdown`)."""
+        self.closing = True
+        for callback in self.on_close:
+            try:
+                callback()
+            except Exception:  # one feature's cleanup must not keep the others from theirs
+                log.exception("cleanup at shutdown failed")
+        if self._status_handle is not None:
+            self._status_handle.cancel()
+            self._status_handle = None
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
         if self._assistant is not None:
             await self._assistant.aclose()

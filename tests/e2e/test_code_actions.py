@@ -149,11 +149,7 @@ async def perform(client: LspilotClient, uri: str, action: types.CodeAction) -> 
         client.apply_workspace_edit(edit)  # raises on a stale version or a bad range
     elif action.command is not None:
         seen = len(client.applied_edits)
-        await client.workspace_execute_command_async(
-            types.ExecuteCommandParams(
-                command=action.command.command, arguments=action.command.arguments
-            )
-        )
+        await run_command(client, action.command)
         if len(client.applied_edits) == seen:
             return False
     else:
@@ -161,6 +157,22 @@ async def perform(client: LspilotClient, uri: str, action: types.CodeAction) -> 
     # Tell the server what the buffer now is, as an editor's didChange would.
     client.change_doc(uri, client.text(uri))
     return True
+
+
+async def run_command(client: LspilotClient, command: types.Command) -> None:
+    """Execute an action's command and wait until its background work has finished.
+
+    The command is answered at once; the status sent after the work (its edit or message
+    already out) counts it as finished.
+    """
+    runs = getattr(client, "actions_run", 0) + 1
+    client.actions_run = runs  # type: ignore[attr-defined]
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command.command, arguments=command.arguments)
+    )
+    await client.wait_for_status(
+        lambda status: status.get("actions", {}).get("finished", 0) >= runs
+    )
 
 
 def docstring_of(text: str, name: str) -> str | None:

@@ -30,7 +30,13 @@ from lspilot.assistant.errors import (
     RateLimitError,
     UnavailableError,
 )
-from lspilot.assistant.limits import CircuitBreaker, RateLimiter
+from lspilot.assistant.limits import (
+    BACKGROUND,
+    INTERACTIVE,
+    CircuitBreaker,
+    PrioritySemaphore,
+    RateLimiter,
+)
 from lspilot.assistant.metering import Meter
 from lspilot.assistant.retry import call_with_retry
 from lspilot.assistant.tasks import (
@@ -40,6 +46,7 @@ from lspilot.assistant.tasks import (
     Usage,
     without_lone_surrogates,
 )
+from lspilot.redaction import redact_model
 
 if TYPE_CHECKING:
     from lspilot.assistant.engines.base import Engine
@@ -60,31 +67,6 @@ class _Flight:
 
     task: asyncio.Task[TaskResult]
     waiters: int = 0
-
-
-def redact_model(model: M, redact: Callable[[str], str]) -> M:
-    """A copy of `model` with `redact` applied to every string, nested models included."""
-
-    def walk(value: Any) -> Any:
-        if isinstance(value, str):
-            return redact(value)
-        if isinstance(value, BaseModel):
-            return value.model_copy(
-                update={name: walk(getattr(value, name)) for name in type(value).model_fields}
-            )
-        if isinstance(value, tuple):
-            return tuple(walk(v) for v in value)
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        return value
-
-    update = {
-        name: walk(getattr(model, name))
-        for name in type(model).model_fields
-        # Enum-like fields are ours, not the user's text: leave them exactly as they are.
-        if name not in ("task", "language", "style", "kind")
-    }
-    return model.model_copy(update=update)
 
 
 class Assistant:
@@ -111,6 +93,7 @@ class Assistant:
         self._retired: list[Engine] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._warned_no_privacy = False
+        self._closing = False
         #: Called when a model request starts or ends (the server sends its status then).
         self.on_change: Callable[[], None] | None = None
         self._build_limits(settings)
@@ -131,7 +114,7 @@ class Assistant:
         limits = settings.limits
         self.rate_limiter = RateLimiter(limits.requests_per_minute)
         self.concurrency = concurrency_for(settings, self.engine)
-        self.semaphore = asyncio.Semaphore(self.concurrency)
+        self.semaphore = PrioritySemaphore(self.concurrency)
         self.breaker = CircuitBreaker(limits.breaker_threshold, limits.breaker_cooldown_s)
 
     def _meter_dir(self, settings: Settings) -> Path | None:
@@ -228,8 +211,8 @@ class Assistant:
             return await asyncio.shield(flight.task)
         except asyncio.CancelledError:
             current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # this caller was cancelled
+            if (current is not None and current.cancelling()) or self._closing:
+                raise  # this caller was cancelled, or the assistant is closing (shutdown)
             # The shared call itself was cancelled (reconfigure, shutdown): not our caller's doing.
             raise UnavailableError("the request was cancelled") from None
         finally:
@@ -300,8 +283,10 @@ class Assistant:
 
     async def _attempt(self, engine: Engine, request: AnyTaskInput, *, limited: bool) -> TaskResult:
         if limited:
-            await self.rate_limiter.acquire()
-            async with self.semaphore:
+            # Reviews run in the background; everything else is someone waiting for it.
+            priority = BACKGROUND if Task(request.task) is Task.REVIEW else INTERACTIVE
+            await self.rate_limiter.acquire(priority)
+            async with self.semaphore.slot(priority):
                 self.requests += 1
                 return await engine.run(request)
         self.requests += 1
@@ -434,6 +419,7 @@ class Assistant:
 
     async def aclose(self) -> None:
         """Cancel in-flight calls and close the engine and the cache."""
+        self._closing = True
         for flight in list(self._inflight.values()):
             flight.task.cancel()
         tasks = [f.task for f in self._inflight.values()] + list(self._background)

@@ -1,16 +1,21 @@
 """Global limits on model requests: rate, daily token budget and a circuit breaker.
 
 Clocks and sleeps are injectable so that tests drive time instead of waiting for it.
-The concurrency cap is a plain `asyncio.Semaphore` held by the gateway.
+The concurrency cap is a `PrioritySemaphore`: interactive requests (hover, a picked action)
+go before background review requests queued for a slot, and the rate limiter keeps part of its
+bucket for them, so a burst of reviews never makes the user wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import heapq
+import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import StrEnum
 
 from lspilot.assistant.errors import BudgetExceededError, CircuitOpenError
@@ -19,6 +24,62 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+#: Priorities: lower goes first.
+INTERACTIVE = 0
+BACKGROUND = 1
+#: The share of the rate limiter's bucket that only interactive requests may take.
+INTERACTIVE_RESERVE = 0.2
+
+
+class PrioritySemaphore:
+    """A concurrency cap whose waiters are served by priority, then in arrival order.
+
+    A waiter that is cancelled leaves the queue (its slot goes to the next one), so the
+    reviews of a closed document stop holding places in it.
+    """
+
+    def __init__(self, value: int) -> None:
+        self._free = value
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @property
+    def waiting(self) -> int:
+        """Callers queued for a slot."""
+        return sum(1 for _, _, f in self._waiters if not f.done())
+
+    async def acquire(self, priority: int = BACKGROUND) -> None:
+        """Wait for a slot."""
+        if self._free > 0 and not self.waiting:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # granted just as we were cancelled: hand it on
+            raise
+
+    def release(self) -> None:
+        """Give a slot back: to the first waiter by priority, else to the pool."""
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
+
+    @contextlib.asynccontextmanager
+    async def slot(self, priority: int = BACKGROUND) -> AsyncIterator[None]:
+        """Hold a slot for the block."""
+        await self.acquire(priority)
+        try:
+            yield
+        finally:
+            self.release()
 
 
 class RateLimiter:
@@ -49,17 +110,23 @@ class RateLimiter:
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def try_acquire(self) -> float:
-        """Take a token if one is there and return 0, else return the seconds until one is."""
+    def try_acquire(self, priority: int = INTERACTIVE) -> float:
+        """Take a token if one is there and return 0, else return the seconds until one is.
+
+        Background requests leave `INTERACTIVE_RESERVE` of the bucket to interactive ones.
+        """
         self._refill()
-        if self._tokens >= 1.0:
+        need = 1.0
+        if priority != INTERACTIVE:
+            need += int(self.capacity * INTERACTIVE_RESERVE)
+        if self._tokens >= need:
             self._tokens -= 1.0
             return 0.0
-        return (1.0 - self._tokens) / self.rate
+        return (need - self._tokens) / self.rate
 
-    async def acquire(self) -> None:
+    async def acquire(self, priority: int = INTERACTIVE) -> None:
         """Wait until a request may go out, then take its token."""
-        while (wait := self.try_acquire()) > 0:
+        while (wait := self.try_acquire(priority)) > 0:
             await self._sleep(wait)
 
 

@@ -134,6 +134,13 @@ async def call_with_retry(
 ) -> T:
     """Await `fn()` under the retry policy; the last error is re-raised as it is."""
     async for attempt in make_retrying(max_retries, sleep=sleep, rand=rand):
+        cancelled: asyncio.CancelledError | None = None
         with attempt:
-            return await fn()
+            try:
+                return await fn()
+            except asyncio.CancelledError as exc:
+                # Cancellation is not a failed attempt: tenacity must neither see nor log it.
+                cancelled = exc
+        if cancelled is not None:
+            raise cancelled
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover

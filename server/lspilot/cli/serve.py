@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+TTY_HINT = """\
+lspilot is a language server: it speaks LSP (JSON-RPC) on stdin/stdout, and your editor
+starts it. To see what it does, try `lspilot demo`; to check your setup, `lspilot doctor`.
+Waiting for an LSP client on stdin (Ctrl-C to quit).
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,19 +26,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until the client disconnects."""
+    """Serve until the client disconnects; the exit code LSP asks for."""
     from lspilot.logs import configure_logging
     from lspilot.server import create_server
 
     level = "debug" if args.verbose else "info"
-    configure_logging(level, args.log_file)
-    server = create_server()
+    # -v wins over the `logLevel` setting the client sends later.
+    configure_logging(level, args.log_file, pinned=bool(args.verbose))
     tcp = getattr(args, "tcp", None)
+    if not tcp and sys.stdin.isatty():
+        # Started by hand in a terminal: say what this is instead of waiting silently.
+        sys.stderr.write(TTY_HINT)
+        sys.stderr.flush()
+    server = create_server()
     if tcp:
         host, _, port = tcp.rpartition(":")
         if not host or not port.isdigit():
             raise ValueError(f"--tcp wants HOST:PORT, got {tcp!r}")
         server.start_tcp(host, int(port))
-    else:
-        server.start_io()
-    return 0
+        return 0
+    server.start_io()
+    from lspilot.transport.stdio import lingering_threads
+
+    if lingering_threads():
+        # Work in a worker thread (a big parse) cannot be interrupted and would keep the
+        # process alive after `exit`; everything worth keeping is closed by now.
+        import logging
+        import os
+
+        logging.getLogger("lspilot.server").info("exiting without waiting for worker threads")
+        logging.shutdown()
+        os._exit(server.exit_code)
+    return server.exit_code

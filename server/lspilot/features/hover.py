@@ -29,6 +29,8 @@ log = logging.getLogger("lspilot.hover")
 PENDING = "_lspilot is generating an explanation; hover again in a moment._"
 # Lines of code shown around a symbol that has no definition in this file.
 USAGE_CONTEXT_LINES = 3
+# Texts longer than this have their definitions looked up in a worker thread.
+BIG_TEXT = 20_000
 
 
 def register(ls: LspilotServer) -> None:
@@ -43,7 +45,9 @@ async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | N
     """Answer one hover request."""
     if not ls.settings.hover.enabled:
         return None
-    doc = ls.workspace.get_text_document(params.text_document.uri)
+    doc = ls.document(params.text_document.uri)
+    if doc is None:  # never opened (a missing file, an untitled: buffer): nothing to say
+        return None
     source = await ls.source_of(doc)
     if source is None:
         return None
@@ -51,7 +55,13 @@ async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | N
     ident = source.identifier_at(offset)
     if ident is None:  # keywords, literals, comments, whitespace: nothing to explain
         return None
-    definition = source.definition_of(ident.name, offset)
+    found = await _definition_of(ls, source, ident.name, offset)
+    if isinstance(found, str):
+        return types.Hover(
+            contents=_content(ls, f"`{ident.name}`\n\n{found}"),
+            range=lsp_range(doc, ident.start, ident.end),
+        )
+    definition = found
     header = _header(ident.name, definition, source.language)
     excluded = ls.excluded(doc.uri)
     if excluded:
@@ -71,6 +81,27 @@ async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | N
     return types.Hover(
         contents=_content(ls, markdown), range=lsp_range(doc, ident.start, ident.end)
     )
+
+
+async def _definition_of(
+    ls: LspilotServer, source: Source, name: str, offset: int
+) -> Definition | str | None:
+    """The definition of `name`; for a big file found in a worker thread.
+
+    Indexing the definitions of a file of many megabytes takes seconds: the hover does not
+    wait longer than `hover.timeoutMs` for it (it then returns `PENDING`; the index is
+    finished in the background and the next hover has it).
+    """
+    if len(source.text) <= BIG_TEXT:
+        return source.definition_of(name, offset)
+    lookup = asyncio.ensure_future(asyncio.to_thread(source.definition_of, name, offset))
+    try:
+        return await asyncio.wait_for(
+            asyncio.shield(lookup), timeout=ls.settings.hover.timeout_ms / 1000
+        )
+    except TimeoutError:
+        lookup.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return PENDING
 
 
 def _header(name: str, definition: Definition | None, language: str) -> str:

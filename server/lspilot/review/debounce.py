@@ -33,6 +33,8 @@ class Debouncer:
         self._pending: dict[str, _Entry] = {}
         # Every task we made, until it ends: asyncio keeps only weak references to tasks.
         self._alive: set[asyncio.Task[None]] = set()
+        # Per key, every task not ended yet, the superseded ones still running included.
+        self._by_key: dict[str, set[asyncio.Task[None]]] = {}
 
     def schedule(
         self, key: str, delay: float, factory: Factory, *, cancel_running: bool = False
@@ -52,18 +54,20 @@ class Debouncer:
         entry = _Entry(task)
         self._pending[key] = entry
         self._alive.add(task)
-        task.add_done_callback(self._done)
+        self._by_key.setdefault(key, set()).add(task)
+        task.add_done_callback(lambda t: self._done(t, key))
         return task
 
     def cancel(self, key: str) -> None:
-        """Cancel the task for `key`, waiting or running."""
-        entry = self._pending.pop(key, None)
-        if entry is not None:
-            entry.task.cancel()
+        """Cancel every task for `key`: waiting, running, or superseded and still running."""
+        self._pending.pop(key, None)
+        for task in self._by_key.pop(key, set()):
+            task.cancel()
 
     def cancel_all(self) -> None:
         """Cancel every task this debouncer made (server shutdown)."""
         self._pending.clear()
+        self._by_key.clear()
         for task in list(self._alive):
             task.cancel()
 
@@ -87,8 +91,13 @@ class Debouncer:
             if self._pending.get(key) is entry():
                 del self._pending[key]
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, task: asyncio.Task[None], key: str) -> None:
         self._alive.discard(task)
+        tasks = self._by_key.get(key)
+        if tasks is not None:
+            tasks.discard(task)
+            if not tasks:
+                del self._by_key[key]
         if task.cancelled():
             return
         exc = task.exception()

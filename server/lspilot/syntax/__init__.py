@@ -86,6 +86,9 @@ _BRACED = {
 }
 
 _CACHE_SIZE = 8
+# Bounded by size too: a syntax tree costs many times its text, and eight trees of a 5 MB
+# file would be gigabytes. The newest tree is always kept.
+_CACHE_CHARS = 4_000_000
 _cache: OrderedDict[tuple[str, int], Source] = OrderedDict()
 _lock = threading.Lock()
 
@@ -118,8 +121,10 @@ def parse(text: str, language: str) -> Source:
     with _lock:
         _cache[key] = source
         _cache.move_to_end(key)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        total = sum(len(s.text) for s in _cache.values())
+        while len(_cache) > 1 and (len(_cache) > _CACHE_SIZE or total > _CACHE_CHARS):
+            _, dropped = _cache.popitem(last=False)
+            total -= len(dropped.text)
     return source
 
 

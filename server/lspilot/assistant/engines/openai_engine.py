@@ -57,6 +57,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# An answer is cut at 16 bytes per `maxOutputTokens` (at least 16 KiB): a model that never
+# stops, or a server that lies, must not fill a hover with megabytes or the cache with them.
+BYTES_PER_TOKEN_CAP = 16
+MIN_ANSWER_CAP = 16_384
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -170,6 +175,7 @@ class OpenAIEngine:
             first_token_s=s.first_token_timeout_ms / 1000,
             stall_s=s.stall_timeout_ms / 1000,
             total_s=s.total_timeout_ms / 1000,
+            max_bytes=max(MIN_ANSWER_CAP, BYTES_PER_TOKEN_CAP * s.max_output_tokens),
         )
 
     def _structured_mode(self, request: AnyTaskInput, caps: Capabilities) -> StructuredMode:

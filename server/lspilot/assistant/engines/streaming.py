@@ -33,6 +33,8 @@ class StreamLimits:
     first_token_s: float
     stall_s: float
     total_s: float
+    #: The most UTF-8 bytes of answer taken in; a longer answer is cut there (never cached).
+    max_bytes: int = 1 << 62
 
 
 @dataclass
@@ -46,6 +48,7 @@ class StreamState:
     #: Why the stream ended early ("stalled", "too slow", "connection lost"); "" if it did not.
     cut: str = ""
     chunks: int = 0
+    size: int = 0  # UTF-8 bytes of text so far
 
     @property
     def text(self) -> str:
@@ -80,6 +83,7 @@ class StreamState:
             delta = choice.delta
             if delta is not None and delta.content:
                 self.pieces.append(delta.content)
+                self.size += len(delta.content.encode("utf-8", "surrogatepass"))
             if choice.finish_reason:
                 self.finish_reason = choice.finish_reason
 
@@ -134,6 +138,12 @@ async def read_stream(client: Any, kwargs: dict[str, Any], limits: StreamLimits)
                 state.cut = "the connection was lost mid-answer"
                 break
             state.add(chunk)
+            if state.size > limits.max_bytes:
+                # A runaway (or hostile) answer: keep what fits, say so, never cache it.
+                text = state.text.encode("utf-8", "surrogatepass")[: limits.max_bytes]
+                state.pieces = [text.decode("utf-8", "ignore")]
+                state.cut = f"the answer was over the size cap of {limits.max_bytes} bytes"
+                break
     finally:
         # Also on cancellation: closing the response closes the HTTP connection, which is
         # what tells the endpoint to stop generating.

@@ -7,6 +7,7 @@ support (the server then applies the edit with `workspace/applyEdit`). See `perf
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from lsprotocol import types
@@ -23,6 +24,22 @@ __all__ = ["RUN_ACTION", "register"]
 
 def register(ls: LspilotServer) -> None:
     """Register the code action, resolve and command handlers."""
+    # Commands run in the background; the status says how many started and finished (the
+    # `lspilot/status` sent when one finishes comes after its edit or message).
+    runs: Counter[str] = Counter()
+    ls.status_sections["actions"] = lambda: {
+        "started": runs["started"],
+        "finished": runs["finished"],
+        "running": runs["started"] - runs["finished"],
+    }
+
+    async def run_counted(request: Request) -> None:
+        runs["started"] += 1
+        try:
+            await run_action(ls, request)
+        finally:
+            runs["finished"] += 1
+            ls.notify_status()
 
     @ls.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -52,22 +69,39 @@ def register(ls: LspilotServer) -> None:
 
     @ls.command(RUN_ACTION)
     async def on_run_action(ls: LspilotServer, *args: Any) -> None:
+        # Answered at once: clients such as eglot wait for a command's answer and freeze
+        # until it comes. The work goes on in the background under $/progress, and its edit
+        # follows by workspace/applyEdit.
         request = Request.decode(args[0]) if args else None
-        if request is None:
-            return
-        if request.action == "explain":
-            await explain(ls, request)
-            return
-        edit = await compute_edit(ls, request)
-        if edit is None:
-            return
-        result = await ls.workspace_apply_edit_async(
+        if request is not None:
+            ls.spawn(run_counted(request), name=f"code action {request.action}")
+
+
+async def run_action(ls: LspilotServer, request: Request) -> None:
+    """Perform a picked action for a client without resolve: explain, or edit by applyEdit."""
+    if request.action == "explain":
+        await explain(ls, request)
+        return
+    edit = await compute_edit(ls, request)
+    if edit is None:
+        return
+    result = await ls.ask_client(
+        ls.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=edit, label=request.title)
+        ),
+        "workspace/applyEdit",
+        None,
+    )
+    if result is None:
+        tell(
+            ls,
+            f"lspilot: the editor did not confirm “{request.title}”; check the file.",
+            types.MessageType.Warning,
         )
-        if not result.applied:
-            reason = f" ({result.failure_reason})" if result.failure_reason else ""
-            tell(
-                ls,
-                f"lspilot: the editor did not apply “{request.title}”{reason}.",
-                types.MessageType.Warning,
-            )
+    elif not result.applied:
+        reason = f" ({result.failure_reason})" if result.failure_reason else ""
+        tell(
+            ls,
+            f"lspilot: the editor did not apply “{request.title}”{reason}.",
+            types.MessageType.Warning,
+        )

@@ -8,6 +8,7 @@ diagnostics that carry a fix become a ready edit at once.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -33,6 +34,8 @@ RUN_ACTION = "lspilot.runAction"
 #: Marks `data` as ours (other servers' actions never reach our resolve, but be strict).
 DATA_TAG = "lspilot.codeAction"
 OWN_SOURCE = "lspilot"
+# Texts longer than this get their menu computed in a worker thread.
+BIG_TEXT = 20_000
 
 
 def uses_resolve(ls: LspilotServer) -> bool:
@@ -116,7 +119,9 @@ async def code_actions(
     """Answer one `textDocument/codeAction` request."""
     if not ls.settings.code_actions.enabled or ls.excluded(params.text_document.uri):
         return None
-    doc = ls.workspace.get_text_document(params.text_document.uri)
+    doc = ls.document(params.text_document.uri)
+    if doc is None:  # never opened: no menu (reading it from disk is not ours to do)
+        return None
     only = list(params.context.only) if params.context.only else None
     text = doc.source
     start, end = offset_at(doc, params.range.start), offset_at(doc, params.range.end)
@@ -144,7 +149,13 @@ async def code_actions(
                 continue  # stale: the next review republishes it where it now stands
         model_fixes.append((diagnostic, *fix_region(source, text, d_start, d_end)))
 
-    offers = list_offers(source, text, start, end, model_fixes, can_generate=can_generate)
+    if len(text) > BIG_TEXT:
+        # Finding the definitions of a file of megabytes takes seconds: not on the event loop.
+        offers = await asyncio.to_thread(
+            list_offers, source, text, start, end, model_fixes, can_generate=can_generate
+        )
+    else:
+        offers = list_offers(source, text, start, end, model_fixes, can_generate=can_generate)
     actions.extend(_to_action(ls, offer, doc) for offer in offers)
     actions = [a for a in actions if kind_allowed(a.kind or "", only)]
     if not supports_literals(ls):

@@ -47,6 +47,9 @@ CHANGED = (
 )
 
 
+CLOSED = "lspilot: “{title}”: the document is not open any more; nothing was changed."
+
+
 @dataclass(frozen=True)
 class Request:
     """A decoded action `data` payload."""
@@ -128,7 +131,10 @@ async def compute_edit(ls: LspilotServer, request: Request) -> types.WorkspaceEd
     """Run an editing action; the edit for the document as it is now, or None (user told)."""
     if ls.excluded(request.uri):
         return None
-    doc = ls.workspace.get_text_document(request.uri)
+    doc = ls.document(request.uri)
+    if doc is None:
+        tell(ls, CLOSED.format(title=request.title), types.MessageType.Warning)
+        return None
     text, version = doc.source, doc.version
     source = await ls.source_of(doc)
     spans = locate(source, text, request)
@@ -167,7 +173,10 @@ async def compute_edit(ls: LspilotServer, request: Request) -> types.WorkspaceEd
 
 def _rebased(ls: LspilotServer, request: Request, plan: EditPlan) -> types.WorkspaceEdit | None:
     """The plan's edits on the current document, or None (and the user told) if unsafe."""
-    doc = ls.workspace.get_text_document(request.uri)
+    doc = ls.document(request.uri)
+    if doc is None:
+        tell(ls, CLOSED.format(title=request.title), types.MessageType.Warning)
+        return None
     current = doc.source
     edits = plan.rebase(current)
     is_python = language_of(request.uri, doc.language_id) == "python"
@@ -195,7 +204,10 @@ async def explain(ls: LspilotServer, request: Request) -> None:
     """Explain the target: a markdown document shown beside the code, or a message."""
     if ls.excluded(request.uri):
         return
-    doc = ls.workspace.get_text_document(request.uri)
+    doc = ls.document(request.uri)
+    if doc is None:
+        tell(ls, CLOSED.format(title=request.title), types.MessageType.Warning)
+        return
     source = await ls.source_of(doc)
     spans = locate(source, doc.source, request)
     if spans is None:
@@ -233,8 +245,12 @@ async def explain(ls: LspilotServer, request: Request) -> None:
             path.write_text(markdown, encoding="utf-8")
 
         await asyncio.to_thread(write)
-        shown = await ls.window_show_document_async(
-            types.ShowDocumentParams(uri=path.as_uri(), external=False, take_focus=True)
+        shown = await ls.ask_client(
+            ls.window_show_document_async(
+                types.ShowDocumentParams(uri=path.as_uri(), external=False, take_focus=True)
+            ),
+            "window/showDocument",
+            None,
         )
         if shown is not None and shown.success:
             return

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -35,10 +35,11 @@ async def progress(
         yield
         return
     token = f"lspilot/{uuid.uuid4().hex}"
-    try:
-        await ls.work_done_progress.create_async(token)
-    except Exception as exc:  # a client error here must not cost the user the action
-        log.debug("progress token refused: %s", exc)
+    # A client that refuses the token (or never answers) must not cost the user the action.
+    created = await ls.ask_client(
+        _created(ls.work_done_progress.create_async(token)), "progress token", False
+    )
+    if not created:
         yield
         return
     # pygls keeps a future per token and cancels it on window/workDoneProgress/cancel.
@@ -55,6 +56,11 @@ async def progress(
         ls.work_done_progress.tokens.pop(token, None)
 
 
+async def _created(request: Awaitable[Any]) -> bool:
+    await request
+    return True
+
+
 async def cancellable(ls: LspilotServer, title: str, work: asyncio.Future[Any]) -> tuple[bool, Any]:
     """Await `work` under progress; ``(False, None)`` when the user cancelled from the UI.
 
@@ -62,6 +68,9 @@ async def cancellable(ls: LspilotServer, title: str, work: asyncio.Future[Any]) 
     propagates as usual.
     """
     by_user = False
+    # Retrieve the outcome even when nobody awaits it any more (cancelled at shutdown), so
+    # asyncio does not log "exception was never retrieved".
+    work.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def on_cancel() -> None:
         nonlocal by_user

@@ -15,7 +15,10 @@ things happen:
   is still unchanged, and never at offsets of an older text.
 - clients that declare `textDocument.diagnostic` pull; all others get `publishDiagnostics`,
   never both. A pulling client is sent `workspace/diagnostic/refresh` when reviews land if it
-  supports that; otherwise its pull waits for the review pass under way (a long poll).
+  supports that; otherwise its pull waits for the review pass under way, and a pull that
+  already has the current result (`previousResultId`, as Neovim 0.11 sends) is held until
+  something new is known (a review on save or after a settings change, a newer pull, a
+  close): a long poll, so reviews that nobody pulled for still reach the client.
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ import asyncio
 import itertools
 import logging
 from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from lspilot.features.diagnostics.report import to_diagnostics
+from lspilot.features.diagnostics.state import Plan, View
 from lspilot.review.debounce import Debouncer
 from lspilot.review.layout import ReviewStore, place
 from lspilot.review.runner import Planned, fill_from_cache, plan, review_missing
@@ -54,32 +57,15 @@ VIEW_ATTEMPTS = 10
 DISPLAY_ONLY = {"triggers", "idle_ms", "severity_floor", "max_issues_per_chunk", "max_file_lines"}
 
 
-@dataclass(frozen=True)
-class _View:
-    """The diagnostics of one document version, as last computed."""
-
-    version: int | None
-    result_id: str
-    items: list[types.Diagnostic]
-
-
-@dataclass(frozen=True)
-class _Plan:
-    version: int | None
-    text: str
-    chunks: list[Planned]
-    keys: frozenset[object]
-
-
 class ReviewDiagnostics:
     """The diagnostics feature's state for one server (one client)."""
 
     def __init__(self, ls: LspilotServer) -> None:
         self.ls = ls
         self.stores: dict[str, ReviewStore] = {}
-        self.plans: dict[str, _Plan] = {}
-        self.views: dict[str, _View] = {}
-        self.pushed: dict[str, _View] = {}
+        self.plans: dict[str, Plan] = {}
+        self.views: dict[str, View] = {}
+        self.pushed: dict[str, View] = {}
         self.pulled: dict[str, str] = {}  # result id last answered to a pull, per document
         self.need_fill: set[str] = set()
         # Chunks looked up in the cache in vain, per document: an edit does not look again.
@@ -90,6 +76,8 @@ class ReviewDiagnostics:
         self._ids = itertools.count(1)
         self._refreshing = False
         self._refresh_again = False
+        # Long polls of clients that cannot be told to pull again, per document.
+        self._news: dict[str, asyncio.Event] = {}
         self._snapshot = self._review_settings()
 
     # ---- mode and settings ---------------------------------------------------------------
@@ -115,9 +103,7 @@ class ReviewDiagnostics:
         return self.ls.settings.diagnostics.enabled and self.ls.excluded(uri) is None
 
     def _doc(self, uri: str) -> TextDocument | None:
-        # Not `get_text_document`: that would make up a document from disk for a closed uri.
-        doc: TextDocument | None = self.ls.workspace.text_documents.get(uri)
-        return doc
+        return self.ls.document(uri)
 
     # ---- document events (these only schedule work) --------------------------------------
 
@@ -155,8 +141,22 @@ class ReviewDiagnostics:
             table.pop(uri, None)
         self.need_fill.discard(uri)
         self.ls.forget(uri)
+        self._tell_held(uri)
         if self.pushed.pop(uri, None) is not None:
             self._publish(uri, [], None)
+
+    def close(self) -> None:
+        """Shutdown: cancel every pending and running review and re-positioning."""
+        self.reviews.cancel_all()
+        self.placing.cancel_all()
+        for uri in list(self._news):
+            self._tell_held(uri)
+
+    def _tell_held(self, uri: str) -> None:
+        """Wake the pull held for `uri`, if any: there may be something new to answer."""
+        event = self._news.pop(uri, None)
+        if event is not None:
+            event.set()
 
     def settings_changed(self) -> None:
         """Settings were re-read: withdraw, re-show or re-review every open document."""
@@ -176,6 +176,7 @@ class ReviewDiagnostics:
                 self.need_fill.add(uri)
                 if self.pull:
                     self._request_refresh()
+                    self._tell_held(uri)
                 else:
                     self._schedule_place(uri, self._doc(uri))
 
@@ -204,10 +205,10 @@ class ReviewDiagnostics:
             chunks = await asyncio.to_thread(plan, source, source.language)
         else:
             chunks = plan(source, source.language)
-        self.plans[doc.uri] = _Plan(doc.version, text, chunks, frozenset(c.key for c in chunks))
+        self.plans[doc.uri] = Plan(doc.version, text, chunks, frozenset(c.key for c in chunks))
         return chunks
 
-    async def _view(self, uri: str) -> _View | None:
+    async def _view(self, uri: str) -> View | None:
         """The diagnostics for the current version of `uri`, from what is known now.
 
         Serves chunks from the assistant's cache first when an edit may have brought back
@@ -237,14 +238,14 @@ class ReviewDiagnostics:
 
     def _compute(
         self, uri: str, doc: TextDocument, chunks: list[Planned], store: ReviewStore
-    ) -> _View:
+    ) -> View:
         settings = self.ls.settings.diagnostics
         placed, _ = place(chunks, store, settings.severity_floor, settings.max_issues_per_chunk)
         items = to_diagnostics(doc, placed, doc.version)
         old = self.views.get(uri)
         if old is not None and old.version == doc.version and old.items == items:
             return old
-        view = _View(doc.version, str(next(self._ids)), items)
+        view = View(doc.version, str(next(self._ids)), items)
         self.views[uri] = view
         return view
 
@@ -254,7 +255,7 @@ class ReviewDiagnostics:
         if view is not None:
             self._push(uri, view)
 
-    def _push(self, uri: str, view: _View) -> None:
+    def _push(self, uri: str, view: View) -> None:
         if not self.pull and self.pushed.get(uri) is not view:
             self.pushed[uri] = view
             self._publish(uri, view.items, view.version)
@@ -271,6 +272,7 @@ class ReviewDiagnostics:
         self.views.pop(uri, None)
         if self.pull:
             self._request_refresh()
+            self._tell_held(uri)
         elif self.pushed.pop(uri, None) is not None:
             self._publish(uri, [], None)
 
@@ -321,6 +323,7 @@ class ReviewDiagnostics:
         )
         if outcome.error is not None:
             self.ls.report_error(outcome.error, FEATURE)
+        self._tell_held(uri)
         self.ls.notify_status()
 
     def _still_there(self, uri: str, request: object) -> bool:
@@ -332,6 +335,7 @@ class ReviewDiagnostics:
         """A chunk's review landed: show it (coalesced with other arrivals of this moment)."""
         if self.pull:
             self._request_refresh()
+            self._tell_held(uri)
         else:
             self._schedule_place(uri, self._doc(uri))
 
@@ -342,7 +346,9 @@ class ReviewDiagnostics:
     ) -> types.DocumentDiagnosticReport:
         """`textDocument/diagnostic`: what is known for the current version."""
         uri = params.text_document.uri
-        if not self._can_refresh():
+        can_refresh = self._can_refresh()
+        if not can_refresh:
+            self._tell_held(uri)  # a newer pull: the older one answers now
             # Nothing would tell this client that a review landed, so its pull waits for the
             # review pass under way (a long poll; the client may cancel it at any time).
             while (task := self.reviews.task(uri)) is not None and not task.done():
@@ -351,6 +357,14 @@ class ReviewDiagnostics:
         view = await self._view(uri)
         if view is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
+        if not can_refresh and params.previous_result_id == view.result_id:
+            # The client has this already: hold the pull until there is news for it.
+            news = self._news.setdefault(uri, asyncio.Event())
+            await news.wait()
+            self.need_fill.add(uri)
+            view = await self._view(uri)
+            if view is None:
+                return types.RelatedFullDocumentDiagnosticReport(items=[])
         self.pulled[uri] = view.result_id
         if params.previous_result_id == view.result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=view.result_id)
@@ -374,7 +388,11 @@ class ReviewDiagnostics:
             again = True
             while again:
                 self._refresh_again = False
-                await self.ls.workspace_diagnostic_refresh_async(None)
+                await self.ls.ask_client(
+                    self.ls.workspace_diagnostic_refresh_async(None),
+                    "workspace/diagnostic/refresh",
+                    None,
+                )
                 again = self._refresh_again
         except Exception as exc:  # a client that fails the refresh still pulls on edits
             log.debug("workspace/diagnostic/refresh failed: %s", exc)
@@ -387,6 +405,7 @@ def register(ls: LspilotServer) -> None:
     feature = ReviewDiagnostics(ls)
     ls.status_sections["diagnostics"] = lambda: dict(feature.counters)
     ls.on_settings_changed.append(feature.settings_changed)
+    ls.on_close.append(feature.close)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: LspilotServer, params: types.DidOpenTextDocumentParams) -> None:

@@ -1,0 +1,92 @@
+"""A 5 MB source file: open, hover, codeAction and didChange are answered and the server
+stays responsive (parsed once per version, off the event loop). No timing assertions: the
+waits are hang guards; the times are printed for the record (`pytest -s`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from tests.e2e.conftest import LspilotClient, lsp_session
+from tests.fakes.model_server import FakeModelServer, Reply
+
+# Generous: a loaded 2-core CI machine parses 5 MB in a few seconds.
+BIG_GUARD_S = 120.0
+
+
+def big_source(target_bytes: int = 5_000_000) -> str:
+    unit = 'def f{0}(a, b):\n    """Add."""\n    return a + b + {0}\n\n\n'
+    parts, size, i = [], 0, 0
+    while size < target_bytes:
+        part = unit.format(i)
+        parts.append(part)
+        size += len(part)
+        i += 1
+    return "".join(parts)
+
+
+async def timed(label: str, request: asyncio.Future | object) -> object:
+    start = time.perf_counter()
+    result = await asyncio.wait_for(request, BIG_GUARD_S)  # type: ignore[arg-type]
+    print(f"{label}: {time.perf_counter() - start:.2f}s")
+    return result
+
+
+async def hover(client: LspilotClient, uri: str, needle: str) -> types.Hover | None:
+    return await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=client.position_of(uri, needle, delta=1),
+        )
+    )
+
+
+async def code_actions(client: LspilotClient, uri: str, needle: str) -> object:
+    at = client.position_of(uri, needle)
+    return await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=at, end=at),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
+
+
+@pytest.mark.parametrize("client_name", ["visual-studio-code", "neovim"], ids=["vscode", "neovim"])
+async def test_a_5mb_file_is_answered(
+    client_name: str, offline_env: dict[str, str], workspace: Path
+) -> None:
+    text = big_source()
+    async with lsp_session(client_name, env=offline_env, workspace=workspace) as client:
+        uri = client.open_doc("big.py", text)
+        shown = await timed("hover after open", hover(client, uri, "f7000("))
+        assert isinstance(shown, types.Hover)
+        assert "f7000" in shown.contents.value  # type: ignore[union-attr]
+        actions = await timed("codeAction", code_actions(client, uri, "return a + b + 9000"))
+        assert actions, "the menu is offered on a big file too"
+        client.edit_doc(uri, 0, 0, "import os\n")
+        shown = await timed("hover after didChange", hover(client, uri, "f12000("))
+        assert isinstance(shown, types.Hover)
+        # Still responsive: a small document is answered too.
+        small = client.open_doc("small.py", "def g(x):\n    return x\n")
+        assert await timed("hover on a small file", hover(client, small, "g(x)"))
+
+
+async def test_an_oversized_answer_is_cut_and_not_cached(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    model_server.responder = lambda body: Reply(content="word " * 2_000_000)  # 10 MB
+    options = {"diagnostics": {"enabled": False}, "hover": {"timeoutMs": 60_000}}
+    async with lsp_session(
+        "visual-studio-code", env=model_env, workspace=workspace, init_options=options
+    ) as client:
+        uri = client.open_doc("a.py", "def add(a, b):\n    return a + b\n")
+        shown = await asyncio.wait_for(hover(client, uri, "add(a"), BIG_GUARD_S)
+        assert isinstance(shown, types.Hover)
+        assert "word word" in shown.contents.value  # type: ignore[union-attr]
+        assert len(shown.contents.value) < 100_000  # type: ignore[union-attr]
+        await asyncio.wait_for(hover(client, uri, "add(a"), BIG_GUARD_S)
+        assert len(model_server.chat_requests()) == 2  # the cut answer was not cached

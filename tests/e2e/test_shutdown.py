@@ -1,0 +1,144 @@
+"""Shutdown and exit: work under way is cancelled quietly, `shutdown` is always answered, and
+after `exit` the process ends at once without writing to the closed output."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.e2e.conftest import SERVER_CMD, SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT
+from tests.e2e.raw_lsp import open_text as open_raw
+from tests.e2e.raw_lsp import raw_session
+from tests.fakes.model_server import FakeModelServer, Reply
+
+SAMPLE = (
+    "def add(a, b):\n    return a + b\n\n\n"
+    "def mul(a, b):\n    return a * b\n\n\n"
+    "def neg(a):\n    return -a\n"
+)
+CLOSED_FILE = "I/O operation on closed file"
+
+
+def position(line: int, character: int) -> dict[str, int]:
+    return {"line": line, "character": character}
+
+
+async def test_shutdown_during_reviews_is_quiet_and_exits(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    model_server.responder = lambda body: Reply(stall=True)
+    async with raw_session(model_env, workspace) as client:
+        uri = (workspace / "a.py").as_uri()
+        open_raw(client, uri, SAMPLE)
+        assert await model_server.await_requests(1, timeout=15)
+        answer = await client.call("shutdown")
+        assert answer.get("result", "missing") is None, answer
+        client.notify("exit")
+        assert await client.ended() == 0
+        # The stalled requests were cancelled, which is not the endpoint failing.
+        assert client.sent("window/showMessage") == [], client.sent("window/showMessage")
+        assert await model_server.await_disconnect(timeout=15)
+    assert CLOSED_FILE not in client.log
+    assert "unreachable" not in client.log
+
+
+async def test_shutdown_while_the_client_owes_a_reply(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    capabilities = {
+        "window": {"showDocument": {"support": True}},
+        "textDocument": {
+            "codeAction": {"codeActionLiteralSupport": {"codeActionKind": {"valueSet": []}}}
+        },
+    }
+    options = {"diagnostics": {"enabled": False}}
+    async with raw_session(
+        model_env, workspace, capabilities=capabilities, init_options=options
+    ) as client:
+        client.answer = lambda request: None  # answers nothing the server asks
+        uri = (workspace / "a.py").as_uri()
+        open_raw(client, uri, SAMPLE)
+        listing = await client.call(
+            "textDocument/codeAction",
+            {
+                "textDocument": {"uri": uri},
+                "range": {"start": position(1, 11), "end": position(1, 11)},
+                "context": {"diagnostics": []},
+            },
+        )
+        explain = next(a for a in listing["result"] if a["title"].startswith("Explain"))
+        ran = await client.call("workspace/executeCommand", explain["command"])
+        assert "result" in ran, ran  # answered at once; the work goes on
+        await client.wait_for(lambda: client.sent("window/showDocument"), "showDocument")
+        answer = await client.call("shutdown")
+        assert "error" not in answer and answer.get("result", "missing") is None, answer
+        client.notify("exit")
+        assert await client.ended() == 0
+    assert "dictionary changed size" not in client.log
+    assert CLOSED_FILE not in client.log
+
+
+async def test_exit_without_shutdown_ends_with_code_1(
+    offline_env: dict[str, str], workspace: Path
+) -> None:
+    async with raw_session(offline_env, workspace) as client:
+        open_raw(client, (workspace / "a.py").as_uri(), SAMPLE)
+        assert await client.exit(shutdown=False) == 1
+    assert CLOSED_FILE not in client.log
+
+
+async def test_verbose_stays_at_debug_after_initialize(
+    offline_env: dict[str, str], workspace: Path
+) -> None:
+    log_file = workspace.parent / "server.log"
+    cmd = [*SERVER_CMD, "-v", "--log-file", str(log_file)]
+    async with raw_session(
+        offline_env, workspace, cmd=cmd, init_options={"logLevel": "warning"}
+    ) as client:
+        uri = (workspace / "a.py").as_uri()
+        open_raw(client, uri, SAMPLE)
+        await client.call(
+            "textDocument/hover", {"textDocument": {"uri": uri}, "position": position(0, 5)}
+        )
+        assert await client.exit() == 0
+    assert "DEBUG lspilot.transport: received textDocument/hover" in log_file.read_text(
+        encoding="utf-8"
+    )
+
+
+async def test_started_in_a_terminal_it_says_what_it_is_and_ctrl_c_ends_it(
+    offline_env: dict[str, str], workspace: Path
+) -> None:
+    controller, terminal = os.openpty()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "lspilot",
+            env=offline_env,
+            cwd=workspace,
+            stdin=terminal,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert process.stderr is not None
+        said = b""
+        try:
+            async with asyncio.timeout(STARTUP_TIMEOUT):
+                while b"lspilot demo" not in said and (line := await process.stderr.readline()):
+                    said += line
+            assert b"speaks LSP" in said, said
+            process.send_signal(signal.SIGINT)
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                code = await process.wait()
+            assert code == 130
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    finally:
+        os.close(controller)
+        os.close(terminal)
