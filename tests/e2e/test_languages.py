@@ -220,7 +220,9 @@ async def test_code_actions(
         actions = await actions_at(
             client, uri, client.find(uri, lang.ret), diagnostics=[diagnostic]
         )
-        assert await perform(client, uri, pick(actions, "Fix: The result may be negative."))
+        line = diagnostic.range.start.line + 1  # Fix titles name the diagnostic's line
+        title = f"Fix: The result may be negative. (line {line})"
+        assert await perform(client, uri, pick(actions, title))
         assert client.text(uri) == original.replace(region, fixed)
 
         # Explain never edits.
