@@ -381,6 +381,18 @@ def restore_secrets(answer: str, originals: list[str]) -> str | None:
 
 # ---- whole task inputs ----------------------------------------------------------------
 
+
+def strings_in(value: object) -> list[str]:
+    """Every string inside dumped data (dicts, lists, tuples): the texts redaction looks at."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings_in(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in strings_in(v)]
+    return []
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lspilot.assistant.tasks import RESULT_TYPES, Task
-from lspilot.redaction import PLACEHOLDER_MARK, redact
+from lspilot.redaction import PLACEHOLDER_MARK, redact, strings_in
 
 if TYPE_CHECKING:
     from lspilot.settings import CacheSettings
@@ -48,16 +48,6 @@ MAX_BACKOFF_S = 30.0
 SCAN_BATCH = 500
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 def entry_problem(value: dict[str, Any], secrets: tuple[str, ...] = ()) -> str | None:
     """Why `value` ({task, result}) may not go to (or come from) the team cache, or None."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -67,7 +57,7 @@ def entry_problem(value: dict[str, Any], secrets: tuple[str, ...] = ()) -> str |
         return "it holds a redaction placeholder"
     if any(secret and secret in text for secret in secrets):
         return "it holds the API key"
-    if any(redact(s) != s for s in _strings(value.get("result"))):
+    if any(redact(s) != s for s in strings_in(value.get("result"))):
         return "it holds something that looks like a secret"
     try:
         RESULT_TYPES[Task(value["task"])].model_validate(value["result"])

@@ -49,7 +49,7 @@ from lspilot.features.code_actions.placement import (
     python_docstring_edit,
     replace_lines_edit,
 )
-from lspilot.redaction import restore_secrets
+from lspilot.redaction import restore_secrets, strings_in
 from lspilot.syntax import LANGUAGES, Definition, Source, parse
 from lspilot.syntax.doc_comments import CDocStyle
 
@@ -76,7 +76,7 @@ class Job:
         if isinstance(built, str):
             return built
         # The model saw placeholders for secrets; the file gets the user's values back.
-        originals = _strings(self.request.model_dump())
+        originals = strings_in(self.request.model_dump())
         restored = []
         for edit in built:
             new_text = restore_secrets(edit.new_text, originals)
@@ -92,17 +92,6 @@ UNRESTORABLE = (
     "value of the code it was given, so it would replace the user's secret; keep each "
     "placeholder exactly where it was, or leave that code out."
 )
-
-
-def _strings(value: object) -> list[str]:
-    """Every string inside a dumped task input (the texts that were redacted and sent)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []
 
 
 def lines_before(text: str, offset: int, count: int = CONTEXT_LINES_BEFORE) -> str:
