@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from lspilot.assistant.errors import BudgetExceededError, CircuitOpenError
-from lspilot.assistant.limits import BreakerState, CircuitBreaker, RateLimiter, TokenBudget
+from lspilot.assistant.errors import CircuitOpenError
+from lspilot.assistant.limits import BreakerState, CircuitBreaker, RateLimiter
 
 
 class FakeClock:
@@ -61,32 +59,6 @@ def test_rate_limiter_refill_never_exceeds_capacity() -> None:
 def test_rate_limiter_rejects_zero() -> None:
     with pytest.raises(ValueError):
         RateLimiter(0)
-
-
-# ---- token budget ----
-
-
-def test_budget_raises_once_the_day_is_spent_and_resets_the_next_day() -> None:
-    day = [dt.date(2025, 1, 1)]
-    budget = TokenBudget(100, today=lambda: day[0])
-    budget.check()
-    budget.spend(60)
-    budget.check()
-    budget.spend(40)
-    assert budget.used == 100
-    with pytest.raises(BudgetExceededError) as caught:
-        budget.check()
-    assert "limits.dailyTokenBudget" in caught.value.user_message
-    day[0] = dt.date(2025, 1, 2)
-    assert budget.used == 0
-    budget.check()
-
-
-def test_zero_budget_is_unlimited() -> None:
-    budget = TokenBudget(0)
-    budget.spend(10**9)
-    budget.check()
-    assert budget.used == 10**9
 
 
 # ---- circuit breaker ----

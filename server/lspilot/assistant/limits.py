@@ -1,4 +1,6 @@
-"""Global limits on model requests: rate, daily token budget and a circuit breaker.
+"""Global limits on model requests: rate, concurrency and a circuit breaker.
+
+The daily token budget, shared by every lspilot process, is `lspilot.assistant.budget`.
 
 Clocks and sleeps are injectable so that tests drive time instead of waiting for it.
 The concurrency cap is a `PrioritySemaphore`: interactive requests (hover, a picked action)
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import heapq
 import itertools
 import logging
@@ -18,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import StrEnum
 
-from lspilot.assistant.errors import BudgetExceededError, CircuitOpenError
+from lspilot.assistant.errors import CircuitOpenError
 
 log = logging.getLogger(__name__)
 
@@ -128,44 +129,6 @@ class RateLimiter:
         """Wait until a request may go out, then take its token."""
         while (wait := self.try_acquire(priority)) > 0:
             await self._sleep(wait)
-
-
-def _today() -> dt.date:
-    return dt.date.today()
-
-
-class TokenBudget:
-    """Tokens (in + out) per local day; `daily == 0` means no budget.
-
-    The count lives in this process: two editors each get the budget (the status says so).
-    """
-
-    def __init__(self, daily: int, *, today: Callable[[], dt.date] = _today) -> None:
-        self.daily = daily
-        self._today = today
-        self._day = today()
-        self._used = 0
-
-    def _roll(self) -> None:
-        day = self._today()
-        if day != self._day:
-            self._day, self._used = day, 0
-
-    @property
-    def used(self) -> int:
-        """Tokens spent today."""
-        self._roll()
-        return self._used
-
-    def check(self) -> None:
-        """Raise `BudgetExceededError` when today's budget is used up."""
-        if self.daily and self.used >= self.daily:
-            raise BudgetExceededError(f"daily token budget of {self.daily} used up")
-
-    def spend(self, tokens: int) -> None:
-        """Count `tokens` against today's budget."""
-        self._roll()
-        self._used += max(tokens, 0)
 
 
 class BreakerState(StrEnum):
