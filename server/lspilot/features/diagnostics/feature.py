@@ -78,6 +78,8 @@ class ReviewDiagnostics:
         self._refresh_again = False
         # Long polls of clients that cannot be told to pull again, per document.
         self._news: dict[str, asyncio.Event] = {}
+        self._pulls: Counter[str] = Counter()  # pulls seen per document: a newer one wins
+        self._closing = False
         self._snapshot = self._review_settings()
 
     # ---- mode and settings ---------------------------------------------------------------
@@ -137,6 +139,7 @@ class ReviewDiagnostics:
         """A close: stop the work for it, forget it, clear what was shown."""
         self.reviews.cancel(uri)
         self.placing.cancel(uri)
+        self._pulls.pop(uri, None)
         for table in (self.stores, self.plans, self.views, self.pulled, self.missed):
             table.pop(uri, None)
         self.need_fill.discard(uri)
@@ -147,6 +150,7 @@ class ReviewDiagnostics:
 
     def close(self) -> None:
         """Shutdown: cancel every pending and running review and re-positioning."""
+        self._closing = True
         self.reviews.cancel_all()
         self.placing.cancel_all()
         for uri in list(self._news):
@@ -347,6 +351,8 @@ class ReviewDiagnostics:
         """`textDocument/diagnostic`: what is known for the current version."""
         uri = params.text_document.uri
         can_refresh = self._can_refresh()
+        self._pulls[uri] += 1
+        pull = self._pulls[uri]
         if not can_refresh:
             self._tell_held(uri)  # a newer pull: the older one answers now
             # Nothing would tell this client that a review landed, so its pull waits for the
@@ -357,14 +363,18 @@ class ReviewDiagnostics:
         view = await self._view(uri)
         if view is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
-        if not can_refresh and params.previous_result_id == view.result_id:
-            # The client has this already: hold the pull until there is news for it.
+        while not can_refresh and params.previous_result_id == view.result_id:
+            # The client has this already: hold the pull until there is news for it. A wake-up
+            # with nothing new (a settings re-read, a pass that found the same) holds on; a
+            # newer pull, a close or shutdown answers now.
             news = self._news.setdefault(uri, asyncio.Event())
             await news.wait()
             self.need_fill.add(uri)
             view = await self._view(uri)
             if view is None:
                 return types.RelatedFullDocumentDiagnosticReport(items=[])
+            if self._closing or self._pulls[uri] != pull:
+                break
         self.pulled[uri] = view.result_id
         if params.previous_result_id == view.result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=view.result_id)
