@@ -5,11 +5,12 @@ with a TypeScript file, one with a Go file (the samples of test_neovim_languages
 CJK before the code the features touch) and nothing else lspilot knows. Each folder is a VS
 Code window of its own, so an extension host of its own: the extension can only start there
 because of the language of the file opened (its ``activationEvents``), and VS Code's extension
-host log must say ``onLanguage:typescript`` / ``onLanguage:go``. In each window, on the UI: the
-language mode VS Code picked, the status bar item of a running server, the review diagnostic
-in the Problems panel, the hover explanation, the lightbulb menu listing lspilot's *Document*
-and *Explain* actions, and *Document shout* writing the TSDoc / Go doc comment into the buffer
-(saved, and read back here exactly). Screenshots: tests/editors/artifacts/<test>/.
+host log must say ``onLanguage:typescript`` / ``onLanguage:go``. In each window, on the UI:
+the language mode VS Code picked, the status bar item of a running server, the review
+diagnostic in the Problems panel at the quoted code, the hover explanation, the lightbulb menu
+listing lspilot's *Document* and *Explain* actions, and *Document shout* writing the TSDoc / Go
+doc comment into the buffer (saved, and read back here exactly). Screenshots:
+tests/editors/artifacts/<test>/.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from tests.fakes.model_server import FakeModelServer
 
-from .conftest import EXPLANATION, REVIEW_MESSAGE
+from .conftest import EXPLANATION, REVIEW_MESSAGE, REVIEW_QUOTE
 from .test_neovim import _line_of
 from .test_neovim_languages import SAMPLES
 from .test_vscode import _utf16_column, code_server
@@ -96,6 +97,10 @@ def test_vscode_extension_in_typescript_and_go(
         assert seen["language_mode"] == mode
         assert "lspilot: openai" in seen["status_text"]
         assert REVIEW_MESSAGE in seen["problem"]
+        # At the quoted code: Monaco's line and UTF-16 column, as the Problems panel shows them.
+        review_line = _line_of(text, REVIEW_QUOTE)
+        column = _utf16_column(text.splitlines()[review_line], REVIEW_QUOTE)
+        assert f"[Ln {review_line + 1}, Col {column}]" in seen["problem"], seen["problem"]
         assert EXPLANATION in seen["hover"]
         assert f"Document {function}" in seen["menu"], seen["menu"]
         assert f"Explain {function}" in seen["menu"], seen["menu"]
