@@ -5,6 +5,8 @@ The driver opens a Python file with emoji/CJK lines and checks, on the UI, that 
 started (status bar item shows the engine), a review diagnostic reaches the Problems panel, a
 hover tooltip shows the explanation, and *Document shout* picked from the lightbulb inserts the
 docstring (the file is saved and read back here). Screenshots: tests/editors/artifacts/.
+Then *lspilot: Set team cache password* (SecretStorage) restarts the server with
+``LSPILOT_REDIS_PASSWORD`` in its environment, and no file of VS Code's holds it.
 :func:`code_server` is shared with test_vscode_languages.py (TypeScript and Go).
 """
 
@@ -51,6 +53,7 @@ WAIT_MS = 90_000
 INSTALL_TIMEOUT_S = 180
 READY_TIMEOUT_S = 90
 DRIVER_TIMEOUT_S = 420
+REDIS_PASSWORD = "fake-team-cache-password-7f3c"
 
 
 def _free_port() -> int:
@@ -126,6 +129,11 @@ class CodeServer:
         assert not failed, json.dumps(result, indent=2) + driver.stdout + driver.stderr
         assert driver.returncode == 0, driver.stdout + driver.stderr
         return result
+
+    def files_holding(self, text: str) -> list[Path]:
+        """Files under the user data dir (settings, logs, state) whose bytes contain `text`."""
+        needle = text.encode()
+        return [p for p in self.user_data.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
     def logs(self, pattern: str) -> list[Path]:
         """VS Code's log files (under the user data dir) whose name matches `pattern`."""
@@ -261,10 +269,19 @@ def test_vscode_extension_in_code_server(
             "also": ["Explain shout"],
             "expect": DOCSTRING.splitlines()[0],
         },
+        # The team cache password from SecretStorage reaches the server's environment.
+        "secret": {
+            "command": "lspilot: Set team cache password",
+            "title": "lspilot: team cache password",
+            "value": REDIS_PASSWORD,
+            "env": "LSPILOT_REDIS_PASSWORD",
+            "saved": "team cache password saved",
+        },
     }
     with code_server(editor_env, run_marker, artifacts) as vscode:
         window["url"] = vscode.url(workspace)
         result = vscode.drive([window], tmp_path / "result.json")["windows"]["python"]
+        holding_password = vscode.files_holding(REDIS_PASSWORD)
 
     assert "lspilot: openai" in result["status_text"]
     assert REVIEW_MESSAGE in result["problem"]
@@ -281,3 +298,9 @@ def test_vscode_extension_in_code_server(
     assert doc_end is not None
     assert after_lines[: action_line + 1] + after_lines[doc_end:] == lines
     assert model.chat_requests
+
+    # Set team cache password: a password box; the restarted server has it in its environment;
+    # no settings file or log of VS Code holds it.
+    assert result["secret_input_type"] == "password"
+    assert any(s["has_secret"] for s in result["servers"]), result["servers"]
+    assert holding_password == []

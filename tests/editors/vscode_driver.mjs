@@ -4,7 +4,7 @@
 // read the status bar, open the Problems panel, hover, list the lightbulb's code actions, pick
 // one (e.g. "Document shout"), save. Writes what it saw to spec.result (JSON: steps, and per
 // window id what the UI showed) and screenshots to spec.artifacts. Waits on UI state only.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -79,6 +79,28 @@ async function goTo(line, column) {
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   await page.locator('.statusbar-item', { hasText: `Ln ${line}, ` }).first().waitFor();
+}
+
+/**
+ * The lspilot servers of this run (their environment carries the run's marker) and whether
+ * `name=value` is in their environment (never the value itself: the result is an artifact).
+ */
+function lspilotServers(name, value) {
+  const marker = `LSPILOT_EDITOR_TEST_RUN=${process.env.LSPILOT_EDITOR_TEST_RUN}`;
+  const found = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    let environ, cmdline;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    } catch {
+      continue; // gone, or not ours
+    }
+    if (environ.includes(marker) && cmdline.some((a) => a.endsWith('/lspilot')) && cmdline.includes('serve')) {
+      found.push({ pid: Number(pid), cmdline: cmdline.slice(-2), has_secret: environ.includes(`${name}=${value}`) });
+    }
+  }
+  return found;
 }
 
 async function driveWindow(w) {
@@ -161,6 +183,29 @@ async function driveWindow(w) {
     await page.keyboard.press('Control+S');
     await page.locator('.tab.active.dirty').waitFor({ state: 'detached' });
   });
+
+  if (w.secret) {
+    await step(name(w.secret.command), async () => {
+      // The command palette, then the extension's password input box (the same widget).
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('>' + w.secret.command);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: w.secret.command }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget', { hasText: w.secret.title }).waitFor({ state: 'visible' });
+      out.secret_input_type = await input.getAttribute('type');
+      await input.fill(w.secret.value);
+      await shot('secret-input', `${w.id}: the password input box of "${w.secret.command}"`);
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+      const toast = page.locator('.notifications-toasts', { hasText: w.secret.saved });
+      await toast.first().waitFor({ state: 'visible' });
+      await page.locator('.statusbar-item', { hasText: w.status_text }).first().waitFor();
+      await shot('secret-saved', `${w.id}: the server restarted with the secret`);
+      out.servers = lspilotServers(w.secret.env, w.secret.value);
+    });
+  }
 
   await step(name('status after work'), async () => {
     out.status_text_end = (await statusItem.innerText()).trim();
