@@ -5,6 +5,9 @@ The driver opens a Python file with emoji/CJK lines and checks, on the UI, that 
 started (status bar item shows the engine), a review diagnostic reaches the Problems panel, a
 hover tooltip shows the explanation, and *Document shout* picked from the lightbulb inserts the
 docstring (the file is saved and read back here). Screenshots: tests/editors/artifacts/.
+Then *lspilot: Set team cache password* (SecretStorage) restarts the server with
+``LSPILOT_REDIS_PASSWORD`` in its environment, and no file of VS Code's holds it.
+:func:`code_server` is shared with test_vscode_languages.py (TypeScript and Go).
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.fakes.model_server import FakeModelServer
@@ -47,6 +53,7 @@ WAIT_MS = 90_000
 INSTALL_TIMEOUT_S = 180
 READY_TIMEOUT_S = 90
 DRIVER_TIMEOUT_S = 420
+REDIS_PASSWORD = "fake-team-cache-password-7f3c"
 
 
 def _free_port() -> int:
@@ -82,19 +89,67 @@ def _require_tools() -> None:
         pytest.fail(f"missing {missing}: run `make test-editors` (it installs and builds them)")
 
 
-def test_vscode_extension_in_code_server(
-    tmp_path: Path,
-    editor_env: dict[str, str],
-    model: FakeModelServer,
-    run_marker: str,
-    artifacts: Path,
-    request: pytest.FixtureRequest,
-) -> None:
+@dataclass
+class CodeServer:
+    """A running code-server with the .vsix installed (see :func:`code_server`)."""
+
+    port: int
+    env: dict[str, str]
+    user_data: Path
+    artifacts: Path
+
+    def url(self, folder: Path) -> str:
+        """The workbench of a window on `folder` (each window has its own extension host)."""
+        return f"http://127.0.0.1:{self.port}/?folder={folder}"
+
+    def drive(self, windows: list[dict[str, Any]], result_file: Path) -> dict[str, Any]:
+        """Run vscode_driver.mjs over `windows`; fail on any failed step; return its result."""
+        spec = {
+            "chromium": str(CHROMIUM),
+            "artifacts": str(self.artifacts),
+            "result": str(result_file),
+            "timeout_ms": WAIT_MS,
+            "windows": windows,
+        }
+        driver = subprocess.run(
+            [str(NODE), str(HERE / "vscode_driver.mjs")],
+            cwd=HERE,
+            env={**self.env, "LSPILOT_TEST_SPEC": json.dumps(spec)},
+            capture_output=True,
+            text=True,
+            timeout=DRIVER_TIMEOUT_S,
+            start_new_session=True,
+        )
+        assert result_file.exists(), driver.stdout + driver.stderr
+        result: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+        (self.artifacts / "result.json").write_text(
+            json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        failed = [s for s in result["steps"] if not s["ok"]]
+        assert not failed, json.dumps(result, indent=2) + driver.stdout + driver.stderr
+        assert driver.returncode == 0, driver.stdout + driver.stderr
+        return result
+
+    def files_holding(self, text: str) -> list[Path]:
+        """Files under the user data dir (settings, logs, state) whose bytes contain `text`."""
+        needle = text.encode()
+        return [p for p in self.user_data.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+    def logs(self, pattern: str) -> list[Path]:
+        """VS Code's log files (under the user data dir) whose name matches `pattern`."""
+        return sorted(self.user_data.glob(f"logs/**/{pattern}"))
+
+
+@contextlib.contextmanager
+def code_server(
+    editor_env: dict[str, str], run_marker: str, artifacts: Path
+) -> Iterator[CodeServer]:
+    """code-server on a free port with the built .vsix installed, the test's settings, and
+    dirs of its own; killed (with whatever it started) on exit, its logs kept as artifacts."""
     _require_tools()
     home = Path(editor_env["HOME"])
     # Chromium and VS Code put Unix sockets under these: keep the paths short (108 bytes max).
     short = Path(tempfile.mkdtemp(prefix="lspvsc-"))
-    request.addfinalizer(lambda: shutil.rmtree(short, ignore_errors=True))
     user_data = short / "data"
     extensions = short / "ext"
     (user_data / "User").mkdir(parents=True)
@@ -130,18 +185,64 @@ def test_vscode_extension_in_code_server(
         (user_data / scope).mkdir(parents=True, exist_ok=True)
         (user_data / scope / "settings.json").write_text(settings, encoding="utf-8")
     dirs = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
+    try:
+        install = subprocess.run(
+            [str(CODE_SERVER), *dirs, "--install-extension", str(VSIX), "--force"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT_S,
+            start_new_session=True,
+        )
+        assert install.returncode == 0, install.stdout + install.stderr
+        installed = [p.name for p in extensions.iterdir()]
+        assert any(n.startswith("lspilot.lspilot-") for n in installed), install.stdout
 
-    install = subprocess.run(
-        [str(CODE_SERVER), *dirs, "--install-extension", str(VSIX), "--force"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_S,
-        start_new_session=True,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
-    assert any(p.name.startswith("lspilot.lspilot-") for p in extensions.iterdir()), install.stdout
+        port = _free_port()
+        with (artifacts / "code-server.log").open("wb") as log_file:
+            server = subprocess.Popen(
+                [
+                    str(CODE_SERVER),
+                    *dirs,
+                    "--auth",
+                    "none",
+                    "--bind-addr",
+                    f"127.0.0.1:{port}",
+                    "--disable-telemetry",
+                    "--disable-update-check",
+                    "--disable-workspace-trust",
+                    "--reconnection-grace-time",
+                    "5",
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                _wait_http(f"http://127.0.0.1:{port}/healthz", server, READY_TIMEOUT_S)
+                yield CodeServer(port, env, user_data, artifacts)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=30)
+                kill_marked(run_marker)
+                for log in user_data.glob("logs/**/*.log"):
+                    if "lspilot" in log.name or "exthost" in log.name:
+                        flat = "-".join(log.relative_to(user_data / "logs").parts[1:])
+                        shutil.copy(log, artifacts / f"output-{flat}")
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
 
+
+def test_vscode_extension_in_code_server(
+    tmp_path: Path,
+    editor_env: dict[str, str],
+    model: FakeModelServer,
+    run_marker: str,
+    artifacts: Path,
+) -> None:
     workspace = tmp_path / "project"
     workspace.mkdir()
     (workspace / "pyproject.toml").write_text('[project]\nname = "greetings"\n', encoding="utf-8")
@@ -150,37 +251,10 @@ def test_vscode_extension_in_code_server(
     lines = SAMPLE.splitlines()
     hover_line = next(i for i, s in enumerate(lines) if s.startswith("banner = "))
     action_line = lines.index("def shout(text):")
-
-    port = _free_port()
-    log_file = (artifacts / "code-server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            str(CODE_SERVER),
-            *dirs,
-            "--auth",
-            "none",
-            "--bind-addr",
-            f"127.0.0.1:{port}",
-            "--disable-telemetry",
-            "--disable-update-check",
-            "--disable-workspace-trust",
-            "--reconnection-grace-time",
-            "5",
-            str(workspace),
-        ],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    spec = {
-        "url": f"http://127.0.0.1:{port}/?folder={workspace}",
-        "chromium": str(CHROMIUM),
-        "artifacts": str(artifacts),
-        "result": str(tmp_path / "result.json"),
-        "timeout_ms": WAIT_MS,
+    window = {
+        "id": "python",
         "file_name": source.name,
+        "language_mode": "Python",
         "status_text": "lspilot: openai",
         "review_message": REVIEW_MESSAGE,
         "hover": {
@@ -192,36 +266,22 @@ def test_vscode_extension_in_code_server(
             "line": action_line + 1,
             "column": 5,
             "title": "Document shout",
+            "also": ["Explain shout"],
             "expect": DOCSTRING.splitlines()[0],
         },
+        # The team cache password from SecretStorage reaches the server's environment.
+        "secret": {
+            "command": "lspilot: Set team cache password",
+            "title": "lspilot: team cache password",
+            "value": REDIS_PASSWORD,
+            "env": "LSPILOT_REDIS_PASSWORD",
+            "saved": "team cache password saved",
+        },
     }
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/healthz", server, READY_TIMEOUT_S)
-        driver = subprocess.run(
-            [str(NODE), str(HERE / "vscode_driver.mjs")],
-            cwd=HERE,
-            env={**env, "LSPILOT_TEST_SPEC": json.dumps(spec)},
-            capture_output=True,
-            text=True,
-            timeout=DRIVER_TIMEOUT_S,
-            start_new_session=True,
-        )
-    finally:
-        with contextlib.suppress(OSError):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=30)
-        log_file.close()
-        kill_marked(run_marker)
-        for log in user_data.glob("logs/**/*lspilot*.log"):
-            shutil.copy(log, artifacts / f"output-{log.name}")
-
-    result_path = Path(spec["result"])
-    assert result_path.exists(), driver.stdout + driver.stderr
-    result = json.loads(result_path.read_text(encoding="utf-8"))
-    (artifacts / "result.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    failed = [s for s in result["steps"] if not s["ok"]]
-    assert not failed, json.dumps(result, indent=2) + driver.stdout + driver.stderr
-    assert driver.returncode == 0, driver.stdout + driver.stderr
+    with code_server(editor_env, run_marker, artifacts) as vscode:
+        window["url"] = vscode.url(workspace)
+        result = vscode.drive([window], tmp_path / "result.json")["windows"]["python"]
+        holding_password = vscode.files_holding(REDIS_PASSWORD)
 
     assert "lspilot: openai" in result["status_text"]
     assert REVIEW_MESSAGE in result["problem"]
@@ -238,3 +298,9 @@ def test_vscode_extension_in_code_server(
     assert doc_end is not None
     assert after_lines[: action_line + 1] + after_lines[doc_end:] == lines
     assert model.chat_requests
+
+    # Set team cache password: a password box; the restarted server has it in its environment;
+    # no settings file or log of VS Code holds it.
+    assert result["secret_input_type"] == "password"
+    assert any(s["has_secret"] for s in result["servers"]), result["servers"]
+    assert holding_password == []

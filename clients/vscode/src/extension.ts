@@ -1,5 +1,5 @@
 // The lspilot VS Code extension: starts the lspilot language server over stdio and adds
-// commands, a status bar item and the API key in SecretStorage.
+// commands, a status bar item and the secrets (API key, team cache password) in SecretStorage.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,6 +24,7 @@ import {
   type Lookup,
   type ServerLaunch,
 } from './serverCommand';
+import { API_KEY, REDIS_PASSWORD, SECRETS, type SecretSpec, serverEnv } from './secrets';
 import { explicitSettings, type Json, needsRestart, serverKeys } from './settings';
 import { type ClientState, type ServerStatus, statusReport, statusView } from './status';
 
@@ -39,7 +40,6 @@ export const LANGUAGES = [
   'c',
   'cpp',
 ];
-const SECRET_KEY = 'lspilot.apiKey';
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
@@ -183,14 +183,12 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     fail(missingModuleMessage(resolved));
     return;
   }
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  const apiKey = await context.secrets.get(SECRET_KEY);
-  if (apiKey) {
-    env.OPENAI_API_KEY = apiKey;
-  }
+  // Secrets go to the server in its environment only (never settings, never the log).
+  const { env, used } = await serverEnv(process.env, (key) => context.secrets.get(key));
   // No `transport`: an Executable is spoken to over stdio without an extra --stdio flag.
   const executable: Executable = { command: resolved, args: launch.args, options: { env } };
-  log(`starting ${resolved} ${launch.args.join(' ')}${apiKey ? ' (API key from secret storage)' : ''}`);
+  const from = used.length > 0 ? ` (${used.join(', ')} from secret storage)` : '';
+  log(`starting ${resolved} ${launch.args.join(' ')}${from}`);
   const next = new LanguageClient('lspilot', 'lspilot', executable, clientOptions(launch));
   client = next;
   next.onDidChangeState((event) => {
@@ -314,29 +312,29 @@ async function explainAtCursor(): Promise<void> {
   }
 }
 
-async function setApiKey(context: vscode.ExtensionContext): Promise<void> {
-  const key = await vscode.window.showInputBox({
-    title: 'lspilot: API key',
-    prompt: 'Stored in VS Code secret storage and given to the server as OPENAI_API_KEY; never written to settings.',
+async function setSecret(context: vscode.ExtensionContext, secret: SecretSpec): Promise<void> {
+  const value = await vscode.window.showInputBox({
+    title: `lspilot: ${secret.label}`,
+    prompt: secret.prompt,
     password: true,
     ignoreFocusOut: true,
   });
-  if (key === undefined) {
+  if (value === undefined) {
     return;
   }
-  if (key.trim() === '') {
-    await context.secrets.delete(SECRET_KEY);
+  if (value.trim() === '') {
+    await context.secrets.delete(secret.key);
   } else {
-    await context.secrets.store(SECRET_KEY, key.trim());
+    await context.secrets.store(secret.key, value.trim());
   }
   await restart(context);
-  void vscode.window.showInformationMessage('lspilot: API key saved; the server was restarted.');
+  void vscode.window.showInformationMessage(`lspilot: ${secret.label} saved; the server was restarted.`);
 }
 
-async function clearApiKey(context: vscode.ExtensionContext): Promise<void> {
-  await context.secrets.delete(SECRET_KEY);
+async function clearSecret(context: vscode.ExtensionContext, secret: SecretSpec): Promise<void> {
+  await context.secrets.delete(secret.key);
   await restart(context);
-  void vscode.window.showInformationMessage('lspilot: API key removed; the server was restarted.');
+  void vscode.window.showInformationMessage(`lspilot: ${secret.label} removed; the server was restarted.`);
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -354,8 +352,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('lspilot.showStatus', () => showStatus()),
     vscode.commands.registerCommand('lspilot.showLog', () => output.show(true)),
     vscode.commands.registerCommand('lspilot.explainAtCursor', () => explainAtCursor()),
-    vscode.commands.registerCommand('lspilot.setApiKey', () => setApiKey(context)),
-    vscode.commands.registerCommand('lspilot.clearApiKey', () => clearApiKey(context)),
+    vscode.commands.registerCommand('lspilot.setApiKey', () => setSecret(context, API_KEY)),
+    vscode.commands.registerCommand('lspilot.clearApiKey', () => clearSecret(context, API_KEY)),
+    vscode.commands.registerCommand('lspilot.setRedisPassword', () => setSecret(context, REDIS_PASSWORD)),
+    vscode.commands.registerCommand('lspilot.clearRedisPassword', () => clearSecret(context, REDIS_PASSWORD)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (needsRestart((section) => event.affectsConfiguration(section))) {
         log('server settings changed; restarting');
@@ -368,8 +368,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     context.secrets.onDidChange((event) => {
-      if (event.key === SECRET_KEY) {
-        log('API key changed in secret storage');
+      const secret = SECRETS.find((s) => s.key === event.key);
+      if (secret) {
+        log(`${secret.label} changed in secret storage`);
       }
     }),
   );
