@@ -70,7 +70,7 @@ NODE_ENV := PATH="$(TOOLS_BIN):$$PATH" npm_config_nodedir="$$(cat $(abspath $(TO
 VSCODE_DIR := clients/vscode
 EDITOR_TESTS_DIR := tests/editors
 VSIX := $(VSCODE_DIR)/out/lspilot.vsix
-APT_PACKAGES := chromium libkrb5-dev
+APT_PACKAGES := chromium libkrb5-dev fonts-noto-color-emoji fonts-noto-cjk
 
 .PHONY: editors-deps editors-node editors-apt vsix test-editors
 
@@ -89,7 +89,8 @@ $(TOOLS)/nodedir: $(EDITORS_STAMP)
 editors-node: $(TOOLS)/nodedir
 
 # Debian packages: chromium (the browser Playwright drives), libkrb5-dev (code-server's
-# kerberos module compiles against it). Installed only when missing.
+# kerberos module compiles against it), fonts so screenshots show emoji and CJK lines.
+# Installed only when missing.
 editors-apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
