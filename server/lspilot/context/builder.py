@@ -152,7 +152,10 @@ class ContextBuilder:
             first = [item for item in self.items(*focus) if item in known]
             items = sorted(dict.fromkeys([*first, *items]), key=lambda item: item.rank)
         items = [item for item in items if item.rank in ranks]
-        return render(items, max_tokens, self.source.language)
+        # Review (ranks 1, 2) goes without headings: its items say where they are from, and
+        # the tokens are paid per chunk.
+        headings = ranks != (1, 2)
+        return render(items, max_tokens, self.source.language, headings=headings)
 
     def items(self, start: int, end: int, *, code_only: bool = False) -> list[Item]:
         """Every candidate item, in order of relevance."""
@@ -316,19 +319,19 @@ def _import_target(statement: str, bound: str) -> tuple[str, str | None] | None:
     return None
 
 
-def render(items: list[Item], max_tokens: int, language: str) -> str:
+def render(items: list[Item], max_tokens: int, language: str, *, headings: bool = True) -> str:
     """The items under their headings, stopping at the first that does not fit."""
     comment = _COMMENT.get(language, "#")
     out: list[str] = []
     spent, rank = 0, -1
     for item in items:
-        heading = f"{comment} {HEADINGS[item.rank]}" if item.rank != rank else ""
+        heading = f"{comment} {HEADINGS[item.rank]}" if item.rank != rank and headings else ""
         cost = item.tokens + tokens_of(heading) + 1
         if spent + cost > max_tokens:
             break
         if heading:
             out.append(("\n" if out else "") + heading)
-            rank = item.rank
+        rank = item.rank
         out.append(item.text)
         spent += cost
     return "\n".join(out)
