@@ -8,7 +8,10 @@ prompt holds, and how many requests an edit causes.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +282,29 @@ async def test_a_helpers_new_signature_re_reviews_exactly_the_chunks_that_call_i
         await passes_done(client, 5)
         assert [name for name in ("slugify",) for _ in reviews_of(fake, name)] == ["slugify"]
         assert len(fake.chat_requests()) == 1
+
+
+async def test_lspilot_check_makes_the_editors_review_inputs(
+    shop: Path, model_env: dict[str, str], fake: FakeModelServer
+) -> None:
+    # The editor reviews main.py (its chunks' contexts hold helpers of other files) ...
+    async with lsp_session(env=model_env, workspace=shop) as client:
+        await index_ready(client)
+        client.open_doc(shop / "shop/main.py", MAIN)
+        await passes_done(client, 1)
+    assert len(fake.chat_requests()) == MAIN_CHUNKS
+    assert reviews_of(fake, "label") and SLUGIFY_SIGNATURE in reviews_of(fake, "label")[0]
+    # ... and `lspilot check` of the same file, sharing the cache, asks the model nothing:
+    # its review inputs, contexts included, are the editor's.
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "lspilot", "check", "shop/main.py", "--no-progress"],
+        cwd=shop,
+        env=model_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(fake.chat_requests()) == MAIN_CHUNKS
