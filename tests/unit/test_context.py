@@ -241,3 +241,12 @@ def test_review_contexts_hold_what_a_chunk_calls_from_code_only_and_follow_signa
         None, None, lambda rel: None, ContextSettings.model_validate({"tasks": {"review": 5}})
     )
     assert _review_contexts(small, REVIEWED)["caller"] == ""
+
+
+def test_review_contexts_of_a_language_without_a_grammar_are_empty() -> None:
+    from lspilot.syntax import parse_plain
+
+    source = parse_plain("run(job)\n# see run\n", "markdown")
+    spans = [(c.start, c.end, c.text) for c in source.chunks() if c.text.strip()]
+    workspace = WorkspaceContext(None, None, lambda rel: None, ContextSettings())
+    assert workspace.review_contexts(source, None, spans) == [""] * len(spans)

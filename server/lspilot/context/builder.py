@@ -83,15 +83,17 @@ _PROSE = {"comment", "line_comment", "block_comment", "string_content", "string_
 def code_text(source: Source, start: int, end: int) -> str:
     """`source.text[start:end]` with comments and string contents blanked (same offsets)."""
     text = source.text
+    if getattr(source, "tree", None) is None:
+        return text[start:end]  # a language without a grammar: no definitions to find anyway
+    first, last = source.offsets.byte(start), source.offsets.byte(end)
     blanks: list[tuple[int, int]] = []
     stack = [source.root]
     while stack:
         node = stack.pop()
-        s, e = source.start(node), source.end(node)
-        if e <= start or s >= end:
+        if node.end_byte <= first or node.start_byte >= last:
             continue
         if node.type in _PROSE:
-            blanks.append((max(s, start), min(e, end)))
+            blanks.append((max(source.start(node), start), min(source.end(node), end)))
             continue
         stack.extend(node.children)
     out, at = [], start
