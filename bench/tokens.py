@@ -7,6 +7,10 @@ estimate, ~4 characters a token, system prompt included) are compared with ai-ls
 the same replay: one request per debounced change (and per save) carrying the whole file
 (file text only: the baseline is not charged for any prompt around it). The run also checks
 that every seeded issue is still reported at the end.
+
+Every third function calls a helper of another workspace file (helpers.py, on disk, never
+opened), so lspilot's prompts carry the review context (the helper's signature and
+docstring) that the baseline does not send.
 """
 
 from __future__ import annotations
@@ -42,6 +46,24 @@ IDLE_MS = 150
 PAUSE_S = 0.3
 SAVE_EVERY = 8  # bursts
 _SEED = re.compile(r"seeded_bug_(\w+?) = ")
+CALL_EVERY = 3  # functions calling the helper of another file
+HELPERS = '''def clamp(value: float, low: float = 0.0, high: float = 1e9) -> float:
+    """Clamp value into [low, high]."""
+    return max(low, min(high, value))
+'''
+
+
+def _module(functions: int, tag: str) -> str:
+    """The benchmark's module: every `CALL_EVERY`-th function returns through `clamp`."""
+    text = python_module(functions, FUNCTION_LINES, SEED_EVERY, tag)
+    out, number = [], -1
+    for line in text.split("\n"):
+        if line.startswith("def "):
+            number += 1
+        if line == "    return total" and number % CALL_EVERY == 0:
+            line = "    return clamp(total)"
+        out.append(line)
+    return "\n".join(out).replace("import math\n", "import math\n\nfrom helpers import clamp\n", 1)
 
 
 def _tokens(text: str) -> int:
@@ -81,9 +103,7 @@ async def _replay(
     sess: Session, root: Any, rng: random.Random, fake: FakeModelServer
 ) -> tuple[int, int, tuple[int, int], int]:
     """The scripted session: the baseline's (requests, prompt tokens), and ours after opening."""
-    texts = {
-        name: python_module(n, FUNCTION_LINES, SEED_EVERY, name[0]) for name, n in FILES.items()
-    }
+    texts = {name: _module(n, name[0]) for name, n in FILES.items()}
     uris = {name: sess.open(root / name, text) for name, text in texts.items()}
     await settled(fake)  # the first review of each file, which both policies pay
     opened = _count(fake)
@@ -118,6 +138,7 @@ async def run() -> list[Figure]:
     """Benchmark 4."""
     rng = random.Random(13)
     with fake_model(_review_model) as fake, scratch() as root:
+        (root / "helpers.py").write_text(HELPERS)  # indexed before the files are opened
         env = model_env(root.parent, fake, LSPILOT_DIAGNOSTICS__IDLE_MS=str(IDLE_MS))
         async with session(OURS, env, root) as sess:
             base_requests, base_tokens, opened, base_open = await _replay(sess, root, rng, fake)

@@ -197,3 +197,56 @@ def test_workspace_context_follows_open_documents_by_version(tmp_path: Path) -> 
     assert "def slugify(value: str, sep: str) -> str:" in built
     context.settings = ContextSettings(enabled=False)
     assert context.build(source, str(tmp_path / "app/main.py"), label.start, label.end) == ""
+
+
+REVIEWED = '''def helper(a: int) -> int:
+    """Helper doc."""
+    return a
+
+
+def caller(x):
+    # helper is named here in a comment only by `mentions`
+    return helper(x)
+
+
+def mentions(x):
+    """Calls nothing; names helper in prose only."""
+    # see helper
+    return x
+'''
+
+
+def _review_contexts(workspace: WorkspaceContext, text: str) -> dict[str, str]:
+    source = parse(text, "python")
+    chunks = [c for c in source.chunks() if c.text.strip()]
+    spans = [(c.start, c.end, c.text) for c in chunks]
+    contexts = workspace.review_contexts(source, None, spans)
+    return {c.name: ctx for c, ctx in zip(chunks, contexts, strict=True)}
+
+
+def test_review_contexts_hold_what_a_chunk_calls_from_code_only_and_follow_signatures() -> None:
+    workspace = WorkspaceContext(None, None, lambda rel: None, ContextSettings())
+    first = _review_contexts(workspace, REVIEWED)
+    assert first["caller"] == 'def helper(a: int) -> int:\n    """Helper doc."""'
+    assert first["mentions"] == ""  # a name in a comment or docstring is no dependency
+    assert first["helper"] == ""
+    # A new signature changes the context of its caller only; a body edit changes none.
+    changed = _review_contexts(workspace, REVIEWED.replace("a: int) ->", "a: float) ->"))
+    assert changed["caller"] == 'def helper(a: float) -> int:\n    """Helper doc."""'
+    assert changed["mentions"] == ""
+    body = _review_contexts(workspace, REVIEWED.replace("return a\n", "return a + 0\n"))
+    assert body["caller"] == first["caller"]
+    # The review budget is its own (context.tasks.review) and cuts whole items.
+    small = WorkspaceContext(
+        None, None, lambda rel: None, ContextSettings.model_validate({"tasks": {"review": 5}})
+    )
+    assert _review_contexts(small, REVIEWED)["caller"] == ""
+
+
+def test_review_contexts_of_a_language_without_a_grammar_are_empty() -> None:
+    from lspilot.syntax import parse_plain
+
+    source = parse_plain("run(job)\n# see run\n", "markdown")
+    spans = [(c.start, c.end, c.text) for c in source.chunks() if c.text.strip()]
+    workspace = WorkspaceContext(None, None, lambda rel: None, ContextSettings())
+    assert workspace.review_contexts(source, None, spans) == [""] * len(spans)

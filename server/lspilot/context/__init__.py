@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,7 @@ class WorkspaceContext:
             else None
         )
         self._versions: dict[str, tuple[int | None, int]] = {}
+        self._memo: dict[tuple[object, ...], str] = {}
         self._lock = threading.Lock()
 
     # ---- the index (blocking: call from a worker thread) ---------------------------------
@@ -91,10 +92,72 @@ class WorkspaceContext:
 
     # ---- the context (cheap) ------------------------------------------------------------
 
-    def build(self, source: Source, path: str | None, start: int, end: int) -> str:
-        """The context of `source.text[start:end]` in the file at `path`, within the budget."""
+    def build(
+        self,
+        source: Source,
+        path: str | None,
+        start: int,
+        end: int,
+        task: str = "explain",
+        *,
+        focus: tuple[int, int] | None = None,
+    ) -> str:
+        """The context of `source.text[start:end]` in the file at `path`, within `task`'s budget.
+
+        `focus`: the part of the span whose names come first (Generate: the comment).
+        """
         if not self.settings.enabled:
             return ""
         rel = self.index.relative(path) if self.index is not None and path else None
         builder = ContextBuilder(source, index=self.index, path=rel)
-        return builder.build(start, end, self.settings.max_tokens)
+        budget = self.settings.max_tokens_for(task)
+        return builder.build(start, end, budget, focus=focus)
+
+    def review_contexts(
+        self, source: Source, path: str | None, spans: Sequence[tuple[int, int, str]]
+    ) -> list[str]:
+        """Per chunk (start, end, text): the signatures and docstrings of what it calls or
+        names that is defined outside it (this file first, then other files), within the
+        review budget. Nothing else: neither imports nor neighbouring code, so that only a
+        change in what a chunk relies on changes its cache key.
+
+        Memoized per chunk text, the file's definitions (signatures and docstrings, not
+        bodies) and the index generation, so re-planning after a keystroke builds the context
+        of the edited chunk only.
+        """
+        budget = self.settings.max_tokens_for("review")
+        if not self.settings.enabled or budget <= 0:
+            return ["" for _ in spans]
+        rel = self.index.relative(path) if self.index is not None and path else None
+        generation = self.index.generation if self.index is not None else 0
+        shape = hash(_interface(source))
+        builder: ContextBuilder | None = None
+        out = []
+        for ordinal, (start, end, text) in enumerate(spans):
+            key = (rel, source.language, ordinal, text, shape, generation, budget)
+            with self._lock:
+                found = self._memo.get(key)
+            if found is None:
+                if builder is None:
+                    builder = ContextBuilder(source, index=self.index, path=rel)
+                found = builder.build(start, end, budget, ranks=(1, 2))
+                with self._lock:
+                    self._memo[key] = found
+                    if len(self._memo) > MEMO_SIZE:
+                        del self._memo[next(iter(self._memo))]
+            out.append(found)
+        return out
+
+
+#: Chunk contexts kept (a few workspaces' worth of open documents).
+MEMO_SIZE = 20_000
+
+
+def _interface(source: Source) -> tuple[tuple[object, ...], ...]:
+    """What the other chunks of a file offer a chunk: definitions without their bodies."""
+    return tuple(
+        (d.kind, d.name, d.signature, d.docstring, d.container, d.indent)
+        for d in source.definitions()
+        if d.kind in ("function", "class", "method", "import")
+        or (d.kind == "variable" and not d.indent)
+    )

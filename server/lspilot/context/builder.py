@@ -76,9 +76,42 @@ def symbol_text(signature: str, docstring: str | None, language: str, indent: st
     return f"{indent}{signature}"
 
 
-def names_used(source: Source, start: int, end: int) -> list[str]:
-    """Names (and `a.b` attribute paths) used between the offsets: calls first, in order."""
-    text = source.text[start:end]
+#: Syntax nodes whose text is prose, not code (comments, the text of strings).
+_PROSE = {"comment", "line_comment", "block_comment", "string_content", "string_fragment"}
+
+
+def code_text(source: Source, start: int, end: int) -> str:
+    """`source.text[start:end]` with comments and string contents blanked (same offsets)."""
+    text = source.text
+    if getattr(source, "tree", None) is None:
+        return text[start:end]  # a language without a grammar: no definitions to find anyway
+    first, last = source.offsets.byte(start), source.offsets.byte(end)
+    blanks: list[tuple[int, int]] = []
+    stack = [source.root]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= first or node.start_byte >= last:
+            continue
+        if node.type in _PROSE:
+            blanks.append((max(source.start(node), start), min(source.end(node), end)))
+            continue
+        stack.extend(node.children)
+    out, at = [], start
+    for s, e in sorted(blanks):
+        if s >= at:
+            out += [text[at:s], re.sub(r"\S", " ", text[s:e])]
+            at = e
+    out.append(text[at:end])
+    return "".join(out)
+
+
+def names_used(source: Source, start: int, end: int, *, code_only: bool = False) -> list[str]:
+    """Names (and `a.b` attribute paths) used between the offsets: calls first, in order.
+
+    `code_only`: not the words of comments and docstrings (review: a word in prose that
+    happens to name a function is no dependency).
+    """
+    text = code_text(source, start, end) if code_only else source.text[start:end]
     found = list(source.calls_in(start, end))
     found += [m.group(0) for m in _NAME.finditer(text) if not keyword.iskeyword(m.group(0))]
     return list(dict.fromkeys(found))
@@ -98,20 +131,42 @@ class ContextBuilder:
         self.index = index
         self.path = path  # relative to the index root, for relative imports
 
-    def build(self, start: int, end: int, max_tokens: int) -> str:
-        """The context text for `source.text[start:end]` within `max_tokens`."""
+    def build(
+        self,
+        start: int,
+        end: int,
+        max_tokens: int,
+        *,
+        focus: tuple[int, int] | None = None,
+        ranks: tuple[int, ...] = (0, 1, 2, 3),
+    ) -> str:
+        """The context text for `source.text[start:end]` within `max_tokens`.
+
+        With `focus` (a part of the span, e.g. a comment asking for code), what the focus
+        uses comes first within each rank; `ranks` keeps only those kinds of item (review:
+        what the code calls, defined outside it).
+        """
         if max_tokens <= 0:
             return ""
-        return render(self.items(start, end), max_tokens, self.source.language)
+        items = self.items(start, end, code_only=ranks == (1, 2))
+        if focus is not None:
+            known = set(items)  # what the span itself defines stays out
+            first = [item for item in self.items(*focus) if item in known]
+            items = sorted(dict.fromkeys([*first, *items]), key=lambda item: item.rank)
+        items = [item for item in items if item.rank in ranks]
+        # Review (ranks 1, 2) goes without headings: its items say where they are from, and
+        # the tokens are paid per chunk.
+        headings = ranks != (1, 2)
+        return render(items, max_tokens, self.source.language, headings=headings)
 
-    def items(self, start: int, end: int) -> list[Item]:
+    def items(self, start: int, end: int, *, code_only: bool = False) -> list[Item]:
         """Every candidate item, in order of relevance."""
         source = self.source
         items: list[Item] = []
         seen: set[object] = set()
         at = min(max(start, 0), len(source.text))
         inside = source.enclosing_definition(at)
-        for name in names_used(source, start, end):
+        for name in names_used(source, start, end, code_only=code_only):
             head, _, attr = name.partition(".")
             if head in ("self", "cls", "this") and attr:
                 found = self._member(inside, attr)
@@ -266,19 +321,19 @@ def _import_target(statement: str, bound: str) -> tuple[str, str | None] | None:
     return None
 
 
-def render(items: list[Item], max_tokens: int, language: str) -> str:
+def render(items: list[Item], max_tokens: int, language: str, *, headings: bool = True) -> str:
     """The items under their headings, stopping at the first that does not fit."""
     comment = _COMMENT.get(language, "#")
     out: list[str] = []
     spent, rank = 0, -1
     for item in items:
-        heading = f"{comment} {HEADINGS[item.rank]}" if item.rank != rank else ""
+        heading = f"{comment} {HEADINGS[item.rank]}" if item.rank != rank and headings else ""
         cost = item.tokens + tokens_of(heading) + 1
         if spent + cost > max_tokens:
             break
         if heading:
             out.append(("\n" if out else "") + heading)
-            rank = item.rank
+        rank = item.rank
         out.append(item.text)
         spent += cost
     return "\n".join(out)

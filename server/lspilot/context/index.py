@@ -116,6 +116,9 @@ class SymbolIndex:
         self._lock = threading.Lock()
         self.ready = False
         self.counts = {"files": 0, "reused": 0, "parsed": 0, "skipped": 0}
+        #: Bumped whenever what some file defines (signatures, docstrings) changes, so that
+        #: contexts computed before can be told apart from current ones.
+        self.generation = 0
 
     # ---- paths --------------------------------------------------------------------------
 
@@ -168,6 +171,7 @@ class SymbolIndex:
             entries.update({rel: e for rel, e in self._files.items() if e.mtime_ns < 0})
             self._files = entries
             self._reindex_modules()
+            self.generation += 1
             self.ready = True
             self.counts = counts
         self.save()
@@ -251,6 +255,7 @@ class SymbolIndex:
         with self._lock:
             if rel is not None and self._files.pop(rel, None) is not None:
                 self._reindex_modules()
+                self.generation += 1
 
     def rename(self, old: Path | str, new: Path | str) -> None:
         """`old` is now `new`."""
@@ -265,12 +270,16 @@ class SymbolIndex:
                 del self._files[rel]
             if gone:
                 self._reindex_modules()
+                self.generation += 1
         return len(gone)
 
     def _put(self, rel: str, entry: FileEntry) -> None:
         with self._lock:
+            old = self._files.get(rel)
             self._files[rel] = entry
-            self._reindex_modules()
+            if old is None or old.symbols != entry.symbols or old.module != entry.module:
+                self._reindex_modules()
+                self.generation += 1
 
     # ---- lookups ------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -38,6 +38,8 @@ log = logging.getLogger("lspilot.context")
 WATCH_GLOB = "**/*.{py,pyi,pyw,js,mjs,cjs,jsx}"
 # Report progress at most this often (in files), so 2,000 files are ~20 notifications.
 PROGRESS_EVERY = 100
+# A review pass waits this long at most for the index being built (then goes without it).
+INDEX_WAIT_S = 10.0
 
 _STATE: dict[int, WorkspaceIndexFeature] = {}
 
@@ -52,6 +54,9 @@ class WorkspaceIndexFeature:
         self._inputs: tuple[Any, ...] | None = None
         self._watching = False
         self._privacy: Any = None
+        #: Called when what the index holds changed (the diagnostics re-plan their chunks).
+        self.listeners: list[Callable[[], None]] = []
+        self._seen_generation = 0
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -106,6 +111,8 @@ class WorkspaceIndexFeature:
                     token, types.WorkDoneProgressEnd(message=f"{stats['files']} files indexed")
                 )
             self.ls.notify_status()
+            if context is self.context:
+                self._changed()
 
     def _report(self, token: str, done: int, total: int) -> None:
         percentage = int(done * 100 / total) if total else 100
@@ -131,6 +138,7 @@ class WorkspaceIndexFeature:
             dropped = await asyncio.to_thread(context.index.refilter)
             if dropped:
                 log.info("privacy settings changed: %d files left the index", dropped)
+                self._changed()
 
     async def _watch(self) -> None:
         """Ask the client to send file changes, when it allows dynamic registration."""
@@ -151,6 +159,26 @@ class WorkspaceIndexFeature:
         except Exception as exc:
             log.info("the client refused to watch files: %s", exc)
 
+    def _changed(self) -> None:
+        """Tell the listeners when the index holds something new since they were last told."""
+        context = self.context
+        generation = context.index.generation if context and context.index else 0
+        if generation != self._seen_generation:
+            self._seen_generation = generation
+            for listener in self.listeners:
+                listener()
+
+    def generation(self) -> int:
+        """The index generation (0 without an index)."""
+        context = self.context
+        return context.index.generation if context and context.index else 0
+
+    async def ready(self, timeout: float = INDEX_WAIT_S) -> None:  # noqa: ASYNC109
+        """Wait (bounded) for the index being built, so a first review sees other files."""
+        building = self.building
+        if building is not None and not building.done():
+            await asyncio.wait([building], timeout=timeout)
+
     # ---- events ---------------------------------------------------------------------------
 
     async def files_changed(self, changes: Sequence[types.FileEvent]) -> None:
@@ -169,6 +197,7 @@ class WorkspaceIndexFeature:
                 await asyncio.to_thread(index.update_path, path)
             context.forget(path)
         await asyncio.to_thread(index.save)
+        self._changed()
 
     async def files_renamed(self, files: Sequence[types.FileRename]) -> None:
         """Renamed (or moved) files."""
@@ -181,6 +210,7 @@ class WorkspaceIndexFeature:
                 await asyncio.to_thread(context.index.rename, old, new)
                 context.forget(old)
         await asyncio.to_thread(context.index.save)
+        self._changed()
 
     async def sync_open_documents(self) -> None:
         """Re-index the open documents the index has not seen at their current version."""
@@ -196,6 +226,7 @@ class WorkspaceIndexFeature:
         stale = context.stale(documents)
         if stale:
             await asyncio.to_thread(context.sync, stale, versions)
+            self._changed()
 
     def stats(self) -> dict[str, Any]:
         """The status section."""
@@ -211,14 +242,32 @@ def feature_of(ls: LspilotServer) -> WorkspaceIndexFeature | None:
 
 
 async def task_context(
-    ls: LspilotServer, doc: TextDocument, source: Source, start: int, end: int
+    ls: LspilotServer,
+    doc: TextDocument,
+    source: Source,
+    start: int,
+    end: int,
+    task: str = "explain",
+    focus: tuple[int, int] | None = None,
 ) -> str:
     """The workspace context of ``source.text[start:end]`` for a task input ("" when off)."""
     feature = feature_of(ls)
     if feature is None or feature.context is None or not ls.settings.context.enabled:
         return ""
     await feature.sync_open_documents()
-    return feature.context.build(source, to_fs_path(doc.uri), start, end)
+    context = feature.context
+    path = to_fs_path(doc.uri)
+    return context.build(source, path, start, end, task, focus=focus)
+
+
+async def review_context(ls: LspilotServer) -> WorkspaceContext | None:
+    """The context for a review pass: the index built (bounded wait) and open docs synced."""
+    feature = feature_of(ls)
+    if feature is None or feature.context is None or not ls.settings.context.enabled:
+        return None
+    await feature.ready()
+    await feature.sync_open_documents()
+    return feature.context
 
 
 def register(ls: LspilotServer) -> None:

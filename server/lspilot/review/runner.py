@@ -23,6 +23,7 @@ from lspilot.review.layout import ChunkAt, PlacedIssue, ReviewStore, place
 
 if TYPE_CHECKING:
     from lspilot.assistant import Assistant
+    from lspilot.context import WorkspaceContext
     from lspilot.syntax import Source
     from lspilot.syntax.model import Chunk
 
@@ -54,20 +55,33 @@ def context_for(text: str, chunk: Chunk) -> str:
     return ""
 
 
-def plan(source: Source, language: str) -> list[Planned]:
+def plan(
+    source: Source,
+    language: str,
+    workspace: WorkspaceContext | None = None,
+    path: str | None = None,
+) -> list[Planned]:
     """The document's chunks as review inputs, at their offsets in `source.text`.
 
-    Blank chunks are left out: there is nothing to review in them.
+    Blank chunks are left out: there is nothing to review in them. With `workspace`, each
+    chunk's context also holds the signatures and docstrings of what it calls that is
+    defined outside it (`WorkspaceContext.review_contexts`): part of its cache key, so a
+    helper's new signature re-reviews exactly the chunks that use it.
     """
+    chunks = [chunk for chunk in source.chunks() if chunk.text.strip()]
+    used = (
+        workspace.review_contexts(source, path, [(c.start, c.end, c.text) for c in chunks])
+        if workspace is not None
+        else ["" for _ in chunks]
+    )
     planned: list[Planned] = []
-    for chunk in source.chunks():
-        if not chunk.text.strip():
-            continue
+    for chunk, extra in zip(chunks, used, strict=True):
+        header = context_for(source.text, chunk)
         request = ReviewInput(
             code=chunk.text,
             name=chunk.name or None,
             language=language,
-            context=context_for(source.text, chunk),
+            context=f"{header}\n{extra}" if header and extra else header or extra,
         )
         planned.append(ChunkAt(request, chunk.start, chunk.end))
     return planned

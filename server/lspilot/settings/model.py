@@ -65,6 +65,26 @@ class LimitSettings(SettingsSection):
     )
 
 
+class TaskContextTokens(SettingsSection):
+    """Per-task context budgets (unset: `context.maxTokens`)."""
+
+    explain: int | None = Field(
+        default=None, ge=0, le=100_000, description="Context tokens for hover/explain."
+    )
+    document: int | None = Field(
+        default=None, ge=0, le=100_000, description="Context tokens for docstrings."
+    )
+    generate: int | None = Field(
+        default=None, ge=0, le=100_000, description="Context tokens for code generation."
+    )
+    review: int | None = Field(
+        default=150,
+        ge=0,
+        le=100_000,
+        description="Context tokens per reviewed chunk (what it calls, defined elsewhere).",
+    )
+
+
 class ContextSettings(SettingsSection):
     enabled: bool = Field(
         default=True,
@@ -73,9 +93,18 @@ class ContextSettings(SettingsSection):
     max_tokens: int = Field(
         default=1500, ge=0, le=100_000, description="Most tokens of context per task."
     )
+    tasks: TaskContextTokens = Field(
+        default_factory=TaskContextTokens,
+        description="Per-task context budgets over `maxTokens` (review: small by default).",
+    )
     index_max_files: int = Field(
         default=5000, ge=0, le=200_000, description="Most workspace files the symbol index reads."
     )
+
+    def max_tokens_for(self, task: str) -> int:
+        """The context budget of `task` (explain, document, generate, review)."""
+        own = getattr(self.tasks, str(task), None)
+        return self.max_tokens if own is None else own
 
 
 def _default_prices() -> dict[str, tuple[float, float]]:

@@ -17,7 +17,7 @@ from lspilot.assistant.tasks import (
     ReviewInput,
 )
 
-PROMPT_VERSION = "2"
+PROMPT_VERSION = "3"
 
 Message = dict[str, str]
 
@@ -41,14 +41,12 @@ _GENERATE_SYSTEM = (
     "around it; use names already defined in the surrounding code where they fit."
 )
 
+# Sent with every chunk: kept short (a review's prompt is mostly this and the chunk).
 _REVIEW_SYSTEM = (
-    "You review code for real problems: bugs, wrong logic, unhandled errors, security issues, "
-    "resource leaks and misleading names. Ignore formatting and style nits. Reply with JSON "
-    'only, of the form {"issues": [{"quote": ..., "message": ..., "severity": ..., "fix": ...}]}. '
-    "`quote` is a short piece of the code (one line or less) copied VERBATIM, character for "
-    "character, that shows the problem; `message` is one sentence; `severity` is one of "
-    '"error", "warning", "information", "hint"; `fix` is the replacement text for `quote`, '
-    'or null. When the code is fine, reply {"issues": []}.'
+    "You review code for real problems (bugs, wrong logic, unhandled errors, security, leaks, "
+    "misleading names), not style. Reply with JSON only: "
+    '{"issues": [{"quote": exact code, one line at most, "message": one sentence, '
+    '"severity": "error"|"warning"|"information"|"hint", "fix": replacement for quote or null}]}.'
 )
 
 _STYLE_GUIDE = {
@@ -217,10 +215,10 @@ def _review(request: ReviewInput, budget: int) -> list[Message]:
     code = clip(request.code, budget)
     context = clip(request.context, budget - len(code))
     what = f"`{request.name}`" if request.name else "this code"
-    parts = [f"Review {what} ({request.language})."]
+    parts = []
     if context:
-        parts.append("Context (do not report issues in it):\n" + _fence(context, request.language))
-    parts.append("The code to review:\n" + _fence(code, request.language))
+        parts.append("Context (not to review):\n" + _fence(context, request.language))
+    parts.append(f"Review {what}:\n" + _fence(code, request.language))  # the fence names it
     return _messages(_REVIEW_SYSTEM, parts)
 
 

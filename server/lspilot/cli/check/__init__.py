@@ -26,6 +26,8 @@ from lspilot.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from lspilot.context import WorkspaceContext
+    from lspilot.privacy import Privacy
     from lspilot.settings import Settings
 
 EPILOG = epilog(
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     report = CheckReport(skipped=[(shown_path(p, base), r) for p, r in selection.skipped])
     show_progress = not args.no_progress
     try:
-        asyncio.run(_review(selection.files, settings, root, base, report, show_progress))
+        asyncio.run(_review(selection.files, settings, root, base, report, show_progress, privacy))
     except KeyboardInterrupt:
         report.interrupted = True
     _write(FORMATS[args.format](report), args.output)
@@ -112,6 +114,7 @@ async def _review(
     base: Path,
     report: CheckReport,
     show_progress: bool,
+    privacy: Privacy | None = None,
 ) -> None:
     """Review `files` into `report`; a cancellation (Ctrl-C) ends it with what is done."""
     from lspilot.assistant import create_assistant
@@ -123,7 +126,8 @@ async def _review(
     assistant = await create_assistant(settings, root)
     report.engine = assistant.engine.id
     report.model = assistant.engine.model_for(Task.REVIEW)
-    check = CheckRun(assistant, settings, base, report)
+    workspace = await asyncio.to_thread(_workspace, settings, root, privacy)
+    check = CheckRun(assistant, settings, base, report, workspace)
     check.plan(files)
     progress = make_progress(
         sys.stderr, enabled=show_progress, total=report.chunks, files=len(check.docs)
@@ -138,6 +142,21 @@ async def _review(
     finally:
         check.finish()
         await assistant.aclose()
+
+
+def _workspace(settings: Settings, root: Path, privacy: Privacy | None) -> WorkspaceContext | None:
+    """The editor's workspace context (its stored index, brought up to date), so the review
+    inputs, and so the cache keys, are the editor's: each chunk's context holds what it
+    calls from other files."""
+    if not settings.context.enabled or privacy is None:
+        return None
+    from lspilot.assistant.cache import default_cache_dir
+    from lspilot.context import WorkspaceContext
+
+    cache = Path(settings.cache.dir).expanduser() if settings.cache.dir else default_cache_dir()
+    workspace = WorkspaceContext(root, cache / "index", privacy.excluded, settings.context)
+    workspace.build_index()
+    return workspace
 
 
 def _cancel_on_ctrl_c() -> None:

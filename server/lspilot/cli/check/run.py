@@ -22,6 +22,7 @@ from lspilot.review.runner import Planned, fill_from_cache, plan, review_missing
 if TYPE_CHECKING:
     from lspilot.assistant import Assistant
     from lspilot.assistant.tasks import ReviewInput
+    from lspilot.context import WorkspaceContext
     from lspilot.review.runner import PassOutcome
     from lspilot.settings import Settings
 
@@ -45,9 +46,15 @@ class CheckRun:
     """Plans, reviews and reports a set of files."""
 
     def __init__(
-        self, assistant: Assistant, settings: Settings, base: Path, report: CheckReport
+        self,
+        assistant: Assistant,
+        settings: Settings,
+        base: Path,
+        report: CheckReport,
+        workspace: WorkspaceContext | None = None,
     ) -> None:
         self.assistant = assistant
+        self.workspace = workspace
         self.settings = settings
         self.base = base
         self.report = report
@@ -73,7 +80,8 @@ class CheckRun:
             language = language_of(str(path))
             if language is None:  # select() filtered these; stay safe anyway
                 continue
-            doc = _Doc(shown, text, plan(parse(text, language), language))
+            chunks = plan(parse(text, language), language, self.workspace, str(path.resolve()))
+            doc = _Doc(shown, text, chunks)
             self.docs.append(doc)
             for chunk in doc.chunks:
                 if chunk.key not in self._owner:

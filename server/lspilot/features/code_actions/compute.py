@@ -164,6 +164,17 @@ def generate_job(source: Source, comment_offset: int) -> Job | str:
     return Job(request, build, text)
 
 
+def generate_spans(source: Source, comment_offset: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """For Generate's workspace context: the comment block (its names come first) and the
+    code around it (the enclosing definition, else the comment alone)."""
+    block = source.comment_block_at(comment_offset)
+    if block is None:
+        return (comment_offset, comment_offset), (comment_offset, comment_offset)
+    enclosing = source.enclosing_definition(block.start)
+    around = (enclosing.start, enclosing.end) if enclosing is not None else (block.start, block.end)
+    return (block.start, block.end), around
+
+
 # ---- document ---------------------------------------------------------------------------
 
 

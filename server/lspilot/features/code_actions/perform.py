@@ -27,6 +27,7 @@ from lspilot.features.code_actions.compute import (
     explain_request,
     fix_job,
     generate_job,
+    generate_spans,
 )
 from lspilot.features.code_actions.edits import EditPlan, apply_edits, workspace_edit
 from lspilot.features.code_actions.listing import DATA_TAG
@@ -147,8 +148,12 @@ async def compute_edit(ls: LspilotServer, request: Request) -> types.WorkspaceEd
         return None
     if source is not None and request.action == "document":
         for job, (start, end) in zip(jobs, spans, strict=True):
-            context = await task_context(ls, doc, source, start, end)
+            context = await task_context(ls, doc, source, start, end, "document")
             job.request = job.request.model_copy(update={"context": context})
+    if source is not None and request.action == "generate":
+        focus, (start, end) = generate_spans(source, spans[0][0])
+        context = await task_context(ls, doc, source, start, end, "generate", focus=focus)
+        jobs[0].request = jobs[0].request.model_copy(update={"context": context})
     assistant = await ls.get_assistant()
     if any(j.request.task == Task.GENERATE for j in jobs) and not assistant.engine.supports(
         Task.GENERATE

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from lspilot.features.diagnostics.context import ChunkContexts
 from lspilot.features.diagnostics.report import to_diagnostics
 from lspilot.features.diagnostics.state import Plan, View
 from lspilot.review.debounce import Debouncer
@@ -81,6 +82,7 @@ class ReviewDiagnostics:
         self._pulls: Counter[str] = Counter()  # pulls seen per document: a newer one wins
         self._closing = False
         self._snapshot = self._review_settings()
+        self.contexts = ChunkContexts(ls)
 
     # ---- mode and settings ---------------------------------------------------------------
 
@@ -143,6 +145,7 @@ class ReviewDiagnostics:
         for table in (self.stores, self.plans, self.views, self.pulled, self.missed):
             table.pop(uri, None)
         self.need_fill.discard(uri)
+        self.contexts.forget(uri)
         self.ls.forget(uri)
         self._tell_held(uri)
         if self.pushed.pop(uri, None) is not None:
@@ -200,15 +203,14 @@ class ReviewDiagnostics:
         """The chunks of `doc` at its current version (memoized per version and text)."""
         text = doc.source
         memo = self.plans.get(doc.uri)
-        if memo is not None and memo.version == doc.version and memo.text == text:
+        fresh = memo is not None and memo.version == doc.version and memo.text == text
+        if memo is not None and fresh and self.contexts.fresh(doc.uri):
             return memo.chunks
         source = await self.ls.source_of(doc)
         if source is None or source.text != doc.source:
             return None  # an unsupported language, or the text moved on meanwhile
-        if len(text) > BIG_TEXT:
-            chunks = await asyncio.to_thread(plan, source, source.language)
-        else:
-            chunks = plan(source, source.language)
+        args = self.contexts.plan_args(doc, source)  # with what each chunk calls elsewhere
+        chunks = await asyncio.to_thread(plan, *args) if len(text) > BIG_TEXT else plan(*args)
         self.plans[doc.uri] = Plan(doc.version, text, chunks, frozenset(c.key for c in chunks))
         return chunks
 
@@ -284,6 +286,7 @@ class ReviewDiagnostics:
 
     async def _review(self, uri: str) -> None:
         """Show what is known at once, then ask the model for the chunks not reviewed yet."""
+        await self.contexts.before_review(uri)
         view = await self._view(uri)
         if view is None:
             return
@@ -414,6 +417,7 @@ def register(ls: LspilotServer) -> None:
     """Wire review diagnostics into the server."""
     feature = ReviewDiagnostics(ls)
     ls.status_sections["diagnostics"] = lambda: dict(feature.counters)
+    feature.contexts.watch(feature.opened)  # what a chunk calls changed: as if reopened
     ls.on_settings_changed.append(feature.settings_changed)
     ls.on_close.append(feature.close)
 
