@@ -88,7 +88,9 @@ async def test_llama_cpp_python_count_route_is_found_after_a_404(
     model_server.tokenize = "llama-cpp-python"
     counter = TokenCounter(model_server.url, KEY)
     try:
-        assert await counter.count("gemma", ["def f(): pass"]) == [len(fake_tokens("def f(): pass"))]
+        assert await counter.count("gemma", ["def f(): pass"]) == [
+            len(fake_tokens("def f(): pass"))
+        ]
     finally:
         await counter.aclose()
     assert counter.source("gemma") == "llama-cpp-python /extras/tokenize/count"
