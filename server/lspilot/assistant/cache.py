@@ -8,7 +8,7 @@ Keys are sha256 hashes of the normalized, already-redacted input plus everything
 the answer (engine, endpoint, model, task, prompt version, parameters). The endpoint is its
 normalized base URL (`endpoint_key`): switching `baseUrl` never serves the old server's
 answers, unless a team cache says its endpoints are interchangeable
-(`cache.sharedAcrossEndpoints`). Values are validated results as
+(`cache.sharedAcrossUrls`). Values are validated results as
 plain JSON data plus their task; never an API key. Disk I/O runs in a worker thread so the
 event loop never waits on the disk. diskcache uses SQLite with its own locking, so several
 servers (two editors open) can share one directory.
@@ -80,8 +80,8 @@ def endpoint_identity(url: str) -> str:
 
 def endpoint_key(url: str, settings: CacheSettings) -> str:
     """The endpoint part of a cache key: its identity, or any endpoint when the team cache
-    (a `cache.sharedUrl` with `cache.sharedAcrossEndpoints`) says the team's are one."""
-    if settings.shared_url and settings.shared_across_endpoints:
+    (a `cache.sharedUrl` with `cache.sharedAcrossUrls`) says the team's are one."""
+    if settings.shared_url and settings.shared_across_urls:
         return ANY_ENDPOINT
     return endpoint_identity(url)
 

@@ -115,7 +115,7 @@ class CacheSettings(SettingsSection):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
         description="Team cache key prefix: one per team (letters, digits, . _ -).",
     )
-    shared_across_endpoints: bool = Field(
+    shared_across_urls: bool = Field(
         default=False,
         description=(
             "Team cache: share answers of the same model whatever URL each member reaches it"
