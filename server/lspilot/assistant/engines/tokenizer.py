@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -68,8 +69,9 @@ def encoding_for(model: str) -> str | None:
     return None
 
 
+@functools.cache
 def local_tokenizer_available() -> bool:
-    """Whether OpenAI's encodings are installed (the `toktok-rs` package)."""
+    """Whether OpenAI's encodings are installed (the `toktok-rs` package); looked up once."""
     import importlib.util
 
     return importlib.util.find_spec("toktok") is not None
