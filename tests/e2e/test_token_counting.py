@@ -102,10 +102,10 @@ async def test_tokens_are_counted_by_the_servers_tokenizer(
         status["tokensIn"],
         status["tokensOut"],
     )
-    # Probed with the fixed text first; then the prompt and the answer, each once.
+    # Probed with the fixed text and an empty one first; then the prompt and the answer.
     tokenized = model_server.tokenize_requests()
     served = [r for r in tokenized if r.path != "/tokenize" or server == "llama.cpp"]
-    assert len(served) == 3
+    assert len(served) == 4
     report = await asyncio.to_thread(run_cli, env, workspace, "usage", "--json")
     totals = json.loads(report.stdout)
     assert (totals["tokenizer"], totals["estimated"], totals["reported"]) == (1, 0, 0)

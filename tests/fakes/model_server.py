@@ -366,6 +366,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error_body(422, f"`{field_name}` is required", param=field_name)
             return True
         tokens = fake_tokens(text)
+        if fake.tokenize == "llama-cpp-python":
+            tokens = [1, *tokens]  # its Llama.tokenize adds the BOS token to any text
         self._send_json(200, {"count": len(tokens)} if answer == "count" else {"tokens": tokens})
         return True
 

@@ -20,6 +20,7 @@ from lspilot.assistant.engines.prompts import build_messages
 from lspilot.assistant.engines.tokenizer import (
     PER_MESSAGE_TOKENS,
     PROBE_TEXT,
+    REPLY_TOKENS,
     StreamGate,
     TokenCounter,
     encoding_for,
@@ -73,9 +74,11 @@ async def test_llama_cpp_tokenize_is_found_once_with_the_probe_text(
         await counter.aclose()
     assert counter.source("gemma") == "llama.cpp /tokenize"
     sent = [(r.path, (r.body or {}).get("content")) for r in model_server.tokenize_requests()]
-    # The probe tokenizes a fixed text; code goes only to a route that proved a tokenizer.
+    # The probe tokenizes a fixed text (and an empty one: what the route adds to any text);
+    # code goes only to a route that proved a tokenizer.
     assert sent == [
         ("/tokenize", PROBE_TEXT),
+        ("/tokenize", ""),
         ("/tokenize", "a b c"),
         ("/tokenize", "x = 1"),
         ("/tokenize", "one"),
@@ -94,9 +97,11 @@ async def test_llama_cpp_python_count_route_is_found_after_a_404(
     finally:
         await counter.aclose()
     assert counter.source("gemma") == "llama-cpp-python /extras/tokenize/count"
+    assert counter.added == 1  # its BOS, taken off every count
     requests = model_server.tokenize_requests()
     assert [r.path for r in requests] == [
         "/tokenize",  # 404 there: not llama.cpp's own server
+        "/extras/tokenize/count",
         "/extras/tokenize/count",
         "/extras/tokenize/count",
     ]
@@ -222,7 +227,7 @@ async def test_the_assistant_spends_and_records_the_tokenizer_count(
         await assistant.meter.drain()
         messages = build_messages(request, settings.limits.max_input_chars)
         prompt = "\n".join(m["content"] for m in messages)
-        expected_in = len(fake_tokens(prompt)) + PER_MESSAGE_TOKENS * len(messages)
+        expected_in = len(fake_tokens(prompt)) + PER_MESSAGE_TOKENS * len(messages) + REPLY_TOKENS
         expected_out = len(fake_tokens(answer))
         stats = assistant.stats()
         assert stats["tokens_counted"] == "tokenizer"

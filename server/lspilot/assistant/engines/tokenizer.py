@@ -41,9 +41,11 @@ log = logging.getLogger(__name__)
 TOKENIZE_TIMEOUT_S = 2.0
 #: Longest wait for this engine's streams to end before a tokenize request that would cut them.
 IDLE_WAIT_S = 30.0
-#: Tokens a chat template adds per message (role markers, turn separators, BOS): llama.cpp's
-#: templates add 3-6; the server counts the templated prompt, we count the messages' text.
+#: Tokens a chat template adds per message (role markers, turn separators): llama.cpp's
+#: templates add 3-6, OpenAI's 3; the server counts the templated prompt, we count the text.
 PER_MESSAGE_TOKENS = 4
+#: Tokens that open the reply (``<start_of_turn>model``, ``<|start|>assistant<|message|>``).
+REPLY_TOKENS = 3
 #: What the route probe tokenizes (never the user's code).
 PROBE_TEXT = "lspilot token count probe"
 #: Transport failures (timeouts, refused connections) in a row before the routes are given up.
@@ -135,6 +137,8 @@ class TokenCounter:
         #: The route found (None: not yet, or none); `probed` says whether it was looked for.
         self.route: TokenizeRoute | None = None
         self.probed = False
+        #: Tokens the route adds to any text (llama-cpp-python's BOS): an empty text's count.
+        self.added = 0
         self._failures = 0
         self._probe_lock: asyncio.Lock | None = None
         self._client: Any = None
@@ -166,7 +170,7 @@ class TokenCounter:
             counted, _ = await self._post(route, model, text)
             if counted is None:
                 return None
-            counts.append(counted)
+            counts.append(max(0, counted - self.added))
         return counts
 
     def counter(
@@ -174,13 +178,13 @@ class TokenCounter:
     ) -> Callable[[], Awaitable[Usage | None]]:
         """Counts a request's messages and its answer with `model`'s tokenizer, when run."""
         prompt = "\n".join(str(m["content"]) for m in messages)
-        overhead = PER_MESSAGE_TOKENS * len(messages)
+        overhead = PER_MESSAGE_TOKENS * len(messages) + REPLY_TOKENS
 
         async def count() -> Usage | None:
             counted = await self.count(model, [prompt, answer])
             if counted is None:
                 return None
-            prompt_tokens = counted[0] + overhead
+            prompt_tokens = counted[0] + overhead + self.added  # the prompt has its BOS once
             caps.calibrate(len(prompt), prompt_tokens)  # the estimate learns from it too
             caps.tokens_counted = "tokenizer"
             return Usage(prompt_tokens=prompt_tokens, completion_tokens=counted[1], tokenizer=True)
@@ -204,6 +208,8 @@ class TokenCounter:
             for route in TOKENIZE_ROUTES:
                 counted, absent = await self._post(route, model, PROBE_TEXT)
                 if counted is not None:
+                    empty, _ = await self._post(route, model, "")
+                    self.added = empty or 0
                     self.route, self.probed = route, True
                     log.info("counting tokens with the server's tokenizer (%s)", route.name)
                     return route
