@@ -5,7 +5,11 @@ OpenAI-compatible engine) to talk to it over a real socket on 127.0.0.1:
 
 - ``POST /v1/chat/completions``: a JSON answer, or SSE streaming when the body has
   ``"stream": true`` (with a usage chunk when ``stream_options.include_usage`` is set);
-- ``GET /v1/models``: the models in :attr:`FakeModelServer.models`.
+- ``GET /v1/models``: the models in :attr:`FakeModelServer.models`;
+- the tokenize routes beside ``/v1`` when :attr:`FakeModelServer.tokenize` says which server
+  to be: ``POST /tokenize`` (llama.cpp's ``{"content"}`` → ``{"tokens"}``), or
+  ``POST /extras/tokenize`` and ``/extras/tokenize/count`` (llama-cpp-python's ``{"input"}``
+  → ``{"tokens"}`` / ``{"count"}``), counting with :func:`fake_tokens`.
 
 Every request is recorded (:class:`RecordedRequest`) so tests can assert on how often the
 model was called and on what was sent. Replies are scripted per test with
@@ -29,6 +33,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import select
 import socket
 import sys
@@ -43,6 +48,14 @@ from typing import Any
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
+#: The tokenize routes of each server `FakeModelServer.tokenize` can be, and their fields.
+TOKENIZE_PATHS = {
+    "llama.cpp": {"/tokenize": ("content", "tokens")},
+    "llama-cpp-python": {
+        "/extras/tokenize": ("input", "tokens"),
+        "/extras/tokenize/count": ("input", "count"),
+    },
+}
 DEFAULT_ANSWER = "Explanation of the code."
 
 # How often a waiting handler checks whether the client went away or the server is stopping.
@@ -140,6 +153,9 @@ class RecordedRequest:
     peer_port: int = 0
     reply: Reply | None = None
     disconnected: bool = False
+    #: A stream cut short because a tokenize request arrived (llama-cpp-python's
+    #: ``interrupt_requests``).
+    interrupted: bool = False
 
     @property
     def model(self) -> str | None:
@@ -165,6 +181,12 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return ""
+
+
+def fake_tokens(text: str) -> list[int]:
+    """The fake's tokenizer: one token per word and per other character that is not a space
+    (so its counts differ from lspilot's ~3.6-characters estimate); ids are stable."""
+    return [sum(map(ord, piece)) % 50_000 for piece in re.findall(r"\w+|[^\w\s]", text)]
 
 
 def _tokens(text: str) -> int:
@@ -326,9 +348,34 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_error_body(404, f"no route for GET {record.path}")
 
+    def _tokenize(self, record: RecordedRequest) -> bool:
+        """Answer a tokenize request when the fake plays a server that has the route."""
+        fake = self.server.fake
+        route = TOKENIZE_PATHS.get(fake.tokenize or "", {}).get(record.path.rstrip("/"))
+        if route is None:
+            return False
+        if fake.tokenize == "llama-cpp-python":
+            fake._interrupt()  # it takes the model's lock: a running stream is cut
+        if fake.tokenize_stall:
+            self._wait(None, record)
+            self._abort()
+            return True
+        field_name, answer = route
+        text = (record.body or {}).get(field_name)
+        if not isinstance(text, str):
+            self._send_error_body(422, f"`{field_name}` is required", param=field_name)
+            return True
+        tokens = fake_tokens(text)
+        if fake.tokenize == "llama-cpp-python":
+            tokens = [1, *tokens]  # its Llama.tokenize adds the BOS token to any text
+        self._send_json(200, {"count": len(tokens)} if answer == "count" else {"tokens": tokens})
+        return True
+
     def do_POST(self) -> None:
         record = self._read_request()
         fake = self.server.fake
+        if self._tokenize(record):
+            return
         if record.path.rstrip("/") != CHAT_PATH:
             self._send_error_body(404, f"no route for POST {record.path}")
             return
@@ -392,8 +439,15 @@ class _Handler(BaseHTTPRequestHandler):
                 for chunk in fake._chunks(body, reply)
             ]
             events.append(b"data: [DONE]\n\n")
+        interrupts = fake._interrupts
         try:
             for index, event in enumerate(events):
+                if fake._interrupts != interrupts:
+                    # llama-cpp-python ends a running stream when another request arrives.
+                    record.interrupted = True
+                    event = b"data: [DONE]\n\n"
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                    break
                 if index == reply.stall_after:
                     self._wait(None, record)
                     self._abort()
@@ -424,6 +478,10 @@ class FakeModelServer:
             ``response_format`` of type ``json_schema`` gets 500 with its validation dump
             (``json_object``, with or without a ``schema``, is taken), streams carry no usage
             whatever ``stream_options`` says, and the first chunk has the role only.
+        tokenize: Which server's tokenize routes to serve: None (none: 404), "llama.cpp"
+            or "llama-cpp-python" (which, like the real one, cuts a running stream short
+            when a tokenize request arrives).
+        tokenize_stall: Tokenize requests never answer (until the client gives up).
     """
 
     def __init__(self, models: list[str] | None = None) -> None:
@@ -431,6 +489,9 @@ class FakeModelServer:
         self.strict_models = False
         self.reject_response_format = False
         self.mimic_llama_cpp = False
+        self.tokenize: str | None = None
+        self.tokenize_stall = False
+        self._interrupts = 0
         self.responder: Responder = _default_responder
         self._script: deque[Reply] = deque()
         self._requests: list[RecordedRequest] = []
@@ -537,6 +598,15 @@ class FakeModelServer:
         """A snapshot of every request received, oldest first."""
         with self._lock:
             return list(self._requests)
+
+    def tokenize_requests(self) -> list[RecordedRequest]:
+        """Requests to any tokenize route (served or not), oldest first."""
+        with self._lock:
+            return [r for r in self._requests if "tokenize" in r.path]
+
+    def _interrupt(self) -> None:
+        with self._lock:
+            self._interrupts += 1
 
     def chat_requests(self) -> list[RecordedRequest]:
         """Only the chat completion requests, oldest first."""

@@ -118,7 +118,7 @@ async def not_paused(client: LspilotClient) -> dict[str, Any]:
     )
     assert status["breaker"] == "closed", status
     if status["tokensIn"]:  # something was answered: its tokens were counted, somehow
-        assert status["tokensCounted"] in ("reported", "estimated"), status
+        assert status["tokensCounted"] in ("reported", "tokenizer", "estimated"), status
     return status
 
 
@@ -140,6 +140,12 @@ async def test_hover_answers_or_says_why(llama_env: dict[str, str], workspace: P
         assert "def total(prices)" in hover.contents.value
         status = await not_paused(client)
         assert status["requests"] >= 1
+        # llama.cpp sends no usage: the server's own tokenizer counted the answer.
+        counted = await client.wait_for_status(
+            lambda s: s.get("tokensCounted") == "tokenizer", SLOW
+        )
+        assert "llama-cpp-python /extras/tokenize/count" in counted["tokenCounting"], counted
+        assert counted["tokensIn"] > 0
 
 
 async def test_document_generate_and_explain(llama_env: dict[str, str], workspace: Path) -> None:

@@ -5,7 +5,10 @@ user cache dir (degrading to memory, never failing), L3 an optional team Redis
 (`shared_cache`, `cache.sharedUrl`). A hit in a lower level fills the levels above it.
 
 Keys are sha256 hashes of the normalized, already-redacted input plus everything that changes
-the answer (engine, model, task, prompt version, parameters). Values are validated results as
+the answer (engine, endpoint, model, task, prompt version, parameters). The endpoint is its
+normalized base URL (`endpoint_key`): switching `baseUrl` never serves the old server's
+answers, unless a team cache says its endpoints are interchangeable
+(`cache.sharedAcrossUrls`). Values are validated results as
 plain JSON data plus their task; never an API key. Disk I/O runs in a worker thread so the
 event loop never waits on the disk. diskcache uses SQLite with its own locking, so several
 servers (two editors open) can share one directory.
@@ -23,6 +26,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from lspilot.assistant.memory_cache import MemoryCache
 from lspilot.assistant.shared_cache import SharedCache
@@ -49,6 +53,37 @@ def cache_secrets(settings: Settings) -> tuple[str, ...]:
     """What must never be in a shared entry: the user's API key."""
     key = settings.api_key.get_secret_value() if settings.api_key else ""
     return (key,) if len(key) >= 8 else ()
+
+
+#: The endpoint part of a key when a team cache shares answers across endpoints.
+ANY_ENDPOINT = "*"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def endpoint_identity(url: str) -> str:
+    """`url` as the cache knows it: scheme and host lower-cased, no user or password, no
+    default port, no query, no trailing slash (``HTTP://Host:80/v1/`` is ``http://host/v1``)."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip().rstrip("/")
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    shown_port = f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else ""
+    return f"{scheme}://{host}{shown_port}{parts.path.rstrip('/')}"
+
+
+def endpoint_key(url: str, settings: CacheSettings) -> str:
+    """The endpoint part of a cache key: its identity, or any endpoint when the team cache
+    (a `cache.sharedUrl` with `cache.sharedAcrossUrls`) says the team's are one."""
+    if settings.shared_url and settings.shared_across_urls:
+        return ANY_ENDPOINT
+    return endpoint_identity(url)
 
 
 def _normalize(value: Any) -> Any:
@@ -104,11 +139,13 @@ class ResultCache:
         prompt_version: str,
         request: AnyTaskInput,
         params: dict[str, Any],
+        endpoint: str = "",
     ) -> str:
-        """A stable hash of everything that determines the answer."""
+        """A stable hash of everything that determines the answer (`endpoint`: `endpoint_key`)."""
         payload = {
             "format": CACHE_FORMAT,
             "engine": engine_id,
+            "endpoint": endpoint,
             "model": model,
             "task": str(task),
             "prompt": prompt_version,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from lspilot.assistant.cache import ResultCache, cache_secrets
+from lspilot.assistant.cache import ResultCache, cache_secrets, endpoint_key
 from lspilot.assistant.engines.capabilities import concurrency_for, engine_inputs
 from lspilot.assistant.errors import (
     AssistantError,
@@ -107,7 +107,7 @@ class Assistant:
         self.cache_misses = 0
         self.deduped = 0
         self.last_error = ""
-        #: Whether the last answer's tokens were "reported" by the server or "estimated".
+        #: Who counted the last answer's tokens: "reported", "tokenizer" or "estimated".
         self.tokens_counted = ""
 
     def _build_limits(self, settings: Settings) -> None:
@@ -146,7 +146,9 @@ class Assistant:
         params_of = getattr(engine, "params", None)
         params = params_of(task) if callable(params_of) else {}
         version = str(getattr(engine, "prompt_version", "0"))
-        return ResultCache.key(engine.id, engine.model_for(task), task, version, request, params)
+        endpoint = endpoint_key(engine.describe().get("endpoint", ""), self.settings.cache)
+        model = engine.model_for(task)
+        return ResultCache.key(engine.id, model, task, version, request, params, endpoint)
 
     def _prepare(self, request: AnyTaskInput) -> tuple[Engine, AnyTaskInput, str]:
         """The engine, the request as it will be sent (redacted) and its cache key."""
@@ -266,11 +268,12 @@ class Assistant:
             self.last_error = error.user_message
             raise
         finally:
-            self.meter.done(engine, request, result, held, outcome, started)
+            counted = self._counted
+            self.meter.done(engine, request, result, held, outcome, started, on_counted=counted)
         self.last_error = ""  # requests succeed again: the last error is history
         usage = result.meta.usage
         if not self._local(engine):
-            self.tokens_counted = "estimated" if usage.estimated else "reported"
+            self.tokens_counted = usage.source
         self.tokens_in += usage.prompt_tokens
         self.tokens_out += usage.completion_tokens
         # A cut-short answer is the user's to see, never the next request's answer.
@@ -280,6 +283,13 @@ class Assistant:
             except Exception:  # the cache degrades by itself; this is belt and braces
                 log.warning("could not store a result in the cache", exc_info=True)
         return result
+
+    def _counted(self, estimate: Usage, counted: Usage) -> None:
+        """The model's tokenizer counted what was estimated: the totals take its numbers."""
+        self.tokens_in += counted.prompt_tokens - estimate.prompt_tokens
+        self.tokens_out += counted.completion_tokens - estimate.completion_tokens
+        self.tokens_counted = counted.source
+        self._changed()
 
     async def _attempt(self, engine: Engine, request: AnyTaskInput, *, limited: bool) -> TaskResult:
         if limited:
@@ -425,6 +435,7 @@ class Assistant:
         tasks = [f.task for f in self._inflight.values()] + list(self._background)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self.meter.drain()  # tokenizer counts still use the engine
         self._retired.append(self.engine)
         await self._close_retired()
         await self.meter.aclose()

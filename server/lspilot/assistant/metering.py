@@ -3,6 +3,10 @@
 `Meter.reserve` runs before a request leaves (in a worker thread: the budget store is on
 disk); `Meter.done` settles the reservation and records the request, in the background so
 the answer is not held up by a disk write. Cache hits are recorded too (`Meter.hit`).
+
+When the server sent no usage, the engine's estimate may be replaced by the model's
+tokenizer's count (`ResultMeta.counter`): that runs after the answer was delivered, within
+`COUNT_TIMEOUT_S`, and the budget and the log get whichever numbers are best by then.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lspilot.assistant.budget import Reservation, SharedTokenBudget, estimate_tokens
-from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult
+from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult, Usage
 from lspilot.assistant.usage import UsageEntry, UsageLog, now_ts
 
 if TYPE_CHECKING:
@@ -25,6 +31,12 @@ log = logging.getLogger(__name__)
 
 # Characters per token when the endpoint reports no usage (a typical tokenizer on code).
 ESTIMATE_CHARS_PER_TOKEN = 4
+#: Longest a tokenizer count may take (it waits for the engine's streams on llama-cpp-python)
+#: before the estimate is recorded instead.
+COUNT_TIMEOUT_S = 40.0
+
+#: Told (estimate, count) when a tokenizer count replaced an estimate.
+Counted = Callable[[Usage, Usage], None]
 
 
 def input_chars(request: AnyTaskInput) -> int:
@@ -77,18 +89,23 @@ class Meter:
         outcome: str,
         started: float,
         attempts: int = 1,
+        on_counted: Counted | None = None,
     ) -> None:
-        """Settle the reservation and record the request, in a worker thread."""
+        """Settle the reservation and record the request, in a worker thread.
+
+        When the result carries a tokenizer count to run, it runs first (in the background,
+        bounded); `on_counted` hears of the numbers that replaced the estimate.
+        """
         task = Task(request.task)
-        counted = True
+        source = "reported"
         prompt = completion = 0
         if result is not None:
             usage = result.meta.usage
             prompt, completion = usage.prompt_tokens, usage.completion_tokens
-            counted = not usage.estimated  # the engine estimated what the endpoint did not say
+            source = usage.source  # the engine estimated (or counted) what the server did not say
             if engine.id != "offline" and prompt + completion == 0:
                 # The endpoint sent no usage (streaming without include_usage): estimate.
-                counted = False
+                source = "estimated"
                 prompt = -(-input_chars(request) // ESTIMATE_CHARS_PER_TOKEN)
                 completion = -(-_result_chars(result) // ESTIMATE_CHARS_PER_TOKEN)
         entry = UsageEntry(
@@ -98,19 +115,60 @@ class Meter:
             model=result.meta.model if result is not None and result.meta.model else "",
             prompt_tokens=prompt,
             completion_tokens=completion,
-            counted=counted,
+            counted=source != "estimated",
+            token_source=source,
             latency_ms=round((time.monotonic() - started) * 1000),
             outcome=outcome,
         )
         if not entry.model:
             entry = _with_model(entry, engine, task)
+        count = result.meta.counter if result is not None and source == "estimated" else None
+        if count is not None and _loop() is not None:
+            estimate = result.meta.usage if result is not None else Usage()
+            spawned = asyncio.ensure_future(
+                self._recount(entry, reservation, count, estimate, on_counted)
+            )
+            self._pending.add(spawned)
+            spawned.add_done_callback(self._pending.discard)
+            return
+        self._background(self._writer(entry, reservation))
 
+    def _writer(self, entry: UsageEntry, reservation: Reservation | None) -> Callable[[], None]:
         def write() -> None:
             if reservation is not None:
                 self.budget.settle(reservation, entry.tokens)
             self.log.record(entry)
 
-        self._background(write)
+        return write
+
+    async def _recount(
+        self,
+        entry: UsageEntry,
+        reservation: Reservation | None,
+        count: Callable[[], Any],
+        estimate: Usage,
+        on_counted: Counted | None,
+    ) -> None:
+        """Count with the tokenizer (bounded), then settle and record what is best."""
+        usage: Usage | None = None
+        try:
+            async with asyncio.timeout(COUNT_TIMEOUT_S):
+                usage = await count()
+        except Exception as error:  # metering must never break a feature; the estimate stands
+            log.debug("counting tokens with the tokenizer failed: %s", type(error).__name__)
+        if usage is not None:
+            entry = replace(
+                entry,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                counted=True,
+                token_source="tokenizer",
+            )
+            if on_counted is not None:
+                on_counted(estimate, usage)
+        await asyncio.get_running_loop().run_in_executor(
+            None, _logged(self._writer(entry, reservation))
+        )
 
     def hit(self, engine: Engine, request: AnyTaskInput) -> None:
         """Record an answer served from the cache."""
@@ -121,6 +179,7 @@ class Meter:
             engine=engine.id,
             model=engine.model_for(task),
             cached=True,
+            token_source="",
         )
         self._background(lambda: self.log.record(entry))
 
@@ -135,8 +194,8 @@ class Meter:
         future.add_done_callback(self._pending.discard)
 
     async def drain(self) -> None:
-        """Wait until every settle and record started so far is on disk."""
-        if self._pending:
+        """Wait until every count, settle and record started so far is done."""
+        while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     def stats(self) -> dict[str, Any]:
@@ -162,9 +221,14 @@ def _result_chars(result: TaskResult) -> int:
 
 
 def _with_model(entry: UsageEntry, engine: Engine, task: Task) -> UsageEntry:
-    from dataclasses import replace
-
     return replace(entry, model=engine.model_for(task))
+
+
+def _loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _logged(work: Any) -> Any:

@@ -9,9 +9,10 @@ result carries its provenance (`meta`).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from lspilot.model import DocstringStyle, Parameter, Severity, Task
 
@@ -29,6 +30,19 @@ class Usage(_Frozen):
     completion_tokens: int = 0
     #: True when the server sent no usage and these are lspilot's estimate.
     estimated: bool = False
+    #: True when the server sent no usage and the model's tokenizer counted these.
+    tokenizer: bool = False
+
+    @property
+    def source(self) -> TokenSource:
+        """Who counted: "reported" (the server), "tokenizer" (the model's) or "estimated"."""
+        if self.tokenizer:
+            return "tokenizer"
+        return "estimated" if self.estimated else "reported"
+
+
+#: Where a request's token counts came from (status `tokensCounted`, the usage log).
+TokenSource = Literal["reported", "tokenizer", "estimated"]
 
 
 class ResultMeta(_Frozen):
@@ -40,6 +54,18 @@ class ResultMeta(_Frozen):
     cached: bool = False
     #: False for an answer that was cut short (kept for the user, never cached).
     complete: bool = True
+    #: Counts the answer's tokens with the model's tokenizer (None: it cannot), set by an
+    #: engine whose server sent no usage; the gateway runs it after the answer is out.
+    _count: Callable[[], Awaitable[Usage | None]] | None = PrivateAttr(default=None)
+
+    def count_later(self, count: Callable[[], Awaitable[Usage | None]]) -> None:
+        """Attach how to count this answer's tokens once it has been delivered."""
+        self._count = count
+
+    @property
+    def counter(self) -> Callable[[], Awaitable[Usage | None]] | None:
+        """What `count_later` attached, or None."""
+        return self._count
 
 
 # ---- inputs -------------------------------------------------------------------------------

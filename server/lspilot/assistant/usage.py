@@ -1,8 +1,9 @@
 """The local record of model requests: one JSON line per request, under the cache folder.
 
-Each line says when, which task, engine and model, how many tokens (and whether the endpoint
-counted them or we estimated them), how long it took, whether the cache answered and how it
-ended. Never code, prompts, answers or secrets: the record is safe to share in a bug report.
+Each line says when, which task, engine and model, how many tokens (and who counted them:
+the server, the model's tokenizer, or our estimate: `token_source`), how long it took,
+whether the cache answered and how it ended. Never code, prompts, answers or secrets: the
+record is safe to share in a bug report.
 Files rotate at `ROTATE_BYTES` (``usage.jsonl`` → ``usage.jsonl.1`` ... ``.KEEP``). Appends are
 single ``write`` calls on a file opened for appending, so several processes share one log.
 
@@ -57,6 +58,9 @@ class UsageEntry:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     counted: bool = True  # False: the endpoint sent no usage and the numbers are estimates
+    #: "reported" (by the server), "tokenizer" (the model's, the server sent no usage) or
+    #: "estimated"; "" on cache hits (no tokens). Older lines have only `counted`.
+    token_source: str = "reported"
     latency_ms: int = 0
     cached: bool = False
     outcome: str = "ok"  # "ok", "cancelled", or the error's class name
@@ -205,6 +209,8 @@ def read_entries(directory: Path, since: dt.datetime | None = None) -> list[Usag
         for line in lines:
             try:
                 raw = json.loads(line)
+                if isinstance(raw, dict) and "token_source" not in raw:
+                    raw["token_source"] = "reported" if raw.get("counted", True) else "estimated"
                 entry = UsageEntry(**{k: v for k, v in raw.items() if k in known})
                 when = parse_ts(entry.ts)
             except (ValueError, TypeError):
@@ -244,6 +250,8 @@ class _Totals:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: int = 0
+    tokenizer: int = 0
+    reported: int = 0
     cost: float = 0.0
     unpriced: int = 0
 
@@ -254,6 +262,8 @@ class _Totals:
         self.prompt_tokens += entry.prompt_tokens
         self.completion_tokens += entry.completion_tokens
         self.estimated += int(not entry.counted)
+        self.tokenizer += int(entry.token_source == "tokenizer")
+        self.reported += int(entry.token_source == "reported" and entry.tokens > 0)
         if cost is None:
             self.unpriced += int(entry.tokens > 0)
         else:
@@ -269,6 +279,8 @@ class _Totals:
             "completion_tokens": self.completion_tokens,
             "tokens": self.prompt_tokens + self.completion_tokens,
             "estimated": self.estimated,
+            "tokenizer": self.tokenizer,
+            "reported": self.reported,
             "cost_usd": round(self.cost, 6),
             "unpriced": self.unpriced,
         }

@@ -24,8 +24,9 @@ EPILOG = epilog(
       lspilot usage --json           the same, for scripts
 
     Costs are estimates from a table of per-model prices (USD per million tokens); set your
-    own with the `usage.prices` setting. Requests marked "estimated" had no token counts from
-    the endpoint.
+    own with the `usage.prices` setting. Token counts come from the server ("reported"),
+    else from the model's tokenizer ("tokenizer": llama.cpp's /tokenize, an OpenAI model's
+    encoding), else from lspilot's estimate ("estimated").
     """
 )
 
@@ -77,6 +78,20 @@ def _cost(totals: dict[str, Any]) -> str:
     return f"{cost} (+{totals['unpriced']} unpriced)" if totals["unpriced"] else cost
 
 
+def _sources(totals: dict[str, Any]) -> str:
+    """Who counted the tokens: " (3 reported by the server, 1 counted by the tokenizer)"."""
+    parts = [
+        f"{totals.get(key, 0)} {words}"
+        for key, words in (
+            ("reported", "reported by the server"),
+            ("tokenizer", "counted by the model's tokenizer"),
+            ("estimated", "estimated"),
+        )
+        if totals.get(key)
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _row(name: str, totals: dict[str, Any]) -> str:
     return (
         f"  {name:<24} {totals['requests']:>7} {totals['cached']:>7} "
@@ -94,7 +109,7 @@ def _text(summary: dict[str, Any], since: str) -> str:
         f"requests: {summary['requests']}, answered from the cache: {summary['cached']} "
         f"(hit rate {summary['cache_hit_rate']:.0%}), failed: {summary['failed']}",
         f"tokens: {summary['prompt_tokens']} in, {summary['completion_tokens']} out"
-        + (f" ({summary['estimated']} requests estimated)" if summary["estimated"] else ""),
+        + _sources(summary),
         f"cost: {_cost(summary)}",
         "",
         "per task:",

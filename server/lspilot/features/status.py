@@ -75,6 +75,7 @@ def status_payload(ls: LspilotServer) -> dict[str, Any]:
     payload.update({_camel(key): value for key, value in stats.items()})
     payload["engineReason"] = ls.engine_reason or payload.get("engineReason", "")
     payload["busy"] = bool(stats.get("in_flight"))
+    payload["tokenCounting"] = token_line(stats, assistant.engine.describe())
     payload["tasks"] = {
         task.value: "available"
         if assistant.engine.supports(task)
@@ -85,6 +86,21 @@ def status_payload(ls: LspilotServer) -> dict[str, Any]:
     for name, section in ls.status_sections.items():
         payload[name] = {_camel(k): v for k, v in section().items()}
     return payload
+
+
+def token_line(stats: dict[str, Any], described: dict[str, str]) -> str:
+    """Tokens so far and who counted the last answer's: the server, the model's tokenizer or
+    an estimate (`tokensCounted`: "reported", "tokenizer", "estimated")."""
+    counted = stats.get("tokens_counted") or ""
+    counter = described.get("token_counter") or ""
+    how = {
+        "reported": "reported by the server",
+        "tokenizer": f"counted by the model's tokenizer ({counter})",
+        "estimated": "estimated: the server sent no usage"
+        + (" and has no tokenizer lspilot can ask" if counter == "none" else ""),
+    }.get(counted, "")
+    totals = f"{stats.get('tokens_in', 0)} in, {stats.get('tokens_out', 0)} out"
+    return f"{totals}; {how}" if how else totals
 
 
 def _camel(key: str) -> str:

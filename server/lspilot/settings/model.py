@@ -144,6 +144,13 @@ class CacheSettings(SettingsSection):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
         description="Team cache key prefix: one per team (letters, digits, . _ -).",
     )
+    shared_across_urls: bool = Field(
+        default=False,
+        description=(
+            "Team cache: share answers of the same model whatever URL each member reaches it"
+            " through (a gateway, a proxy); off: the endpoint is part of every cache key."
+        ),
+    )
     shared_ttl_days: int = Field(
         default=14, ge=1, le=365, description="Days a team cache entry is kept."
     )

@@ -47,7 +47,8 @@ class Capabilities:
     stream_options: bool = True
     #: Characters per token, calibrated from reported usage; used to estimate without it.
     chars_per_token: float = DEFAULT_CHARS_PER_TOKEN
-    #: Whether the last answer's tokens were "reported" by the server or "estimated".
+    #: Who counted the last answer's tokens: "reported" (the server), "tokenizer" (the
+    #: model's, when the server sent no usage) or "estimated".
     tokens_counted: str = ""
 
     def downgrade_structured(self) -> StructuredMode | None:
@@ -68,6 +69,36 @@ class Capabilities:
     def estimate(self, chars: int) -> int:
         """Tokens in `chars` characters of text, by the calibrated ratio (at least 1)."""
         return max(1, math.ceil(chars / self.chars_per_token)) if chars else 0
+
+
+@dataclass(frozen=True)
+class TokenizeRoute:
+    """A server's own tokenizer, beside its `/v1`: where, what to send, what comes back."""
+
+    path: str  # under the server root (the base URL without its `/v1`)
+    field: str  # the request's text field
+    answer: str  # "tokens" (a list) or "count" (a number)
+    #: The server cuts a running stream when this request arrives (llama-cpp-python's
+    #: `interrupt_requests`), so it must never overlap one of ours.
+    interrupts: bool
+    name: str  # for the status and `lspilot doctor`
+
+
+#: Tokenize routes, asked in this order until one answers: llama.cpp's own server
+#: (`llama-server`), then llama-cpp-python's (`python -m llama_cpp.server`).
+TOKENIZE_ROUTES = (
+    TokenizeRoute("tokenize", "content", "tokens", False, "llama.cpp /tokenize"),
+    TokenizeRoute(
+        "extras/tokenize/count", "input", "count", True, "llama-cpp-python /extras/tokenize/count"
+    ),
+    TokenizeRoute("extras/tokenize", "input", "tokens", True, "llama-cpp-python /extras/tokenize"),
+)
+
+
+def server_root(base_url: str) -> str:
+    """The server's root for `base_url`: its OpenAI `/v1` (or `/v1/`) cut off, if it has one."""
+    url = base_url.rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
 def response_format_for(mode: StructuredMode, schema: dict[str, Any]) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from lspilot.assistant.engines.capabilities import (
 )
 from lspilot.assistant.engines.prompts import PROMPT_VERSION, REVIEW_SCHEMA, build_messages
 from lspilot.assistant.engines.streaming import StreamLimits, StreamState, read_stream
+from lspilot.assistant.engines.tokenizer import TokenCounter
 from lspilot.assistant.errors import (
     AssistantError,
     AuthError,
@@ -96,6 +97,8 @@ class OpenAIEngine:
         self._client: Any = None
         # What this endpoint refused before, per model, so that we stop asking.
         self._capabilities: dict[str, Capabilities] = {}
+        #: Counts tokens when the server sends no usage (its tokenizer, OpenAI's encodings).
+        self.tokens = TokenCounter(self.base_url, api_key)
 
     # ---- Engine protocol ------------------------------------------------------------------
 
@@ -112,6 +115,7 @@ class OpenAIEngine:
             "model": self._model or self.settings.model,
             "structured_output": self.capabilities(Task.REVIEW).structured,
             "tokens_counted": self.capabilities(Task.EXPLAIN).tokens_counted,
+            "token_counter": self.tokens.source(self.model_for(Task.EXPLAIN)),
         }
 
     def supports(self, task: Task) -> bool:
@@ -128,6 +132,7 @@ class OpenAIEngine:
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool."""
+        await self.tokens.aclose()
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
@@ -211,6 +216,8 @@ class OpenAIEngine:
             usage=self._usage(state, caps, prompt_chars),
             complete=state.complete,
         )
+        if meta.usage.estimated and self.tokens.source(model) != "none":
+            meta.count_later(self.tokens.counter(model, caps, messages, state.text))
         if not state.complete:
             return incomplete_result(request, state, meta)
         return to_result(request, state.text, meta)
@@ -244,7 +251,8 @@ class OpenAIEngine:
         learnt: list[tuple[str, str]] = []
         while True:
             try:
-                state = await read_stream(client, kwargs, self._limits())
+                async with self.tokens.gate.stream():
+                    state = await read_stream(client, kwargs, self._limits())
             except openai.APIStatusError as error:
                 said = str(getattr(error, "message", ""))
                 field = refused_field(error.status_code, said, kwargs)

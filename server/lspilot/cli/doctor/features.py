@@ -1,5 +1,6 @@
 """What `lspilot doctor` finds out about the endpoint's optional features, and what lspilot
-will use: streaming (with a finish reason), usage in the stream, `json_schema` and
+will use: streaming (with a finish reason), usage in the stream (else the model's tokenizer:
+the server's tokenize route or OpenAI's encodings, else the estimate), `json_schema` and
 `json_object` structured output.
 
 Each feature is asked for once, the way the engine would; a refusal (400/422/500 naming the
@@ -102,11 +103,54 @@ async def _structured(client: Any, model: str, found: Found) -> None:
         return
 
 
-async def check_features(section: Section, client: Any, model: str) -> None:
-    """Probe streaming, usage and structured output with `model`; say what lspilot uses."""
+async def _token_counter(base_url: str, key: str | None, model: str) -> str:
+    """What counts `model`'s tokens without usage: an encoding, a route, or "none"."""
+    from lspilot.assistant.engines.tokenizer import PROBE_TEXT, TokenCounter
+
+    counter = TokenCounter(base_url, key)
+    try:
+        await counter.count(model, [PROBE_TEXT])
+    finally:
+        await counter.aclose()
+    return counter.source(model) or "none"
+
+
+def _report_usage(section: Section, found: Found, counter: str, model: str) -> None:
+    if found.usage:
+        section.add(OK, "usage: reported in the stream; lspilot counts the server's tokens")
+        return
+    why = "refuses stream_options" if found.stream_options_refused else "sends no usage"
+    if counter != "none":
+        section.add(
+            OK,
+            f"usage: the endpoint {why}; lspilot counts tokens with the model's tokenizer"
+            f" ({counter})",
+        )
+        return
+    from lspilot.assistant.engines.tokenizer import encoding_for
+
+    fix = "budgets still spend the estimate"
+    if encoding_for(model):
+        fix += "; `pip install 'lspilot[tokenizers]'` counts OpenAI models' tokens offline"
+    section.add(
+        WARN,
+        f"usage: the endpoint {why}; lspilot estimates tokens (no tokenizer to ask on the"
+        " server; status: tokensCounted)",
+        fix,
+    )
+
+
+async def check_features(
+    section: Section, client: Any, model: str, base_url: str = "", key: str | None = None
+) -> None:
+    """Probe streaming, usage (else the tokenizer) and structured output with `model`; say
+    what lspilot uses."""
     found = Found()
+    counter = "none"
     try:
         await _stream(client, model, found)
+        if not found.usage and base_url:
+            counter = await _token_counter(base_url, key, model)
         await _structured(client, model, found)
     except Exception as error:
         section.add(WARN, f"could not finish probing {model}'s features ({type(error).__name__})")
@@ -121,15 +165,7 @@ async def check_features(section: Section, client: Any, model: str) -> None:
         )
     else:
         section.add(WARN, "streaming: no chunk arrived for a streamed request")
-    if found.usage:
-        section.add(OK, "usage: reported in the stream; lspilot counts the server's tokens")
-    else:
-        why = "refuses stream_options" if found.stream_options_refused else "sends no usage"
-        section.add(
-            WARN,
-            f"usage: the endpoint {why}; lspilot estimates tokens (status: tokensCounted)",
-            "budgets still spend the estimate",
-        )
+    _report_usage(section, found, counter, model)
     using = f"review JSON: lspilot will use {_MODE_WORDS[found.structured]}"
     if found.structured == "json_schema":
         section.add(OK, using)

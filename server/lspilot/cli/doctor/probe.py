@@ -206,7 +206,8 @@ async def check_endpoint(
         if review in answered:
             from lspilot.cli.doctor.features import check_features
 
-            await check_features(section, client, review)
+            base_url = getattr(engine, "base_url", None) or probe.where
+            await check_features(section, client, review, base_url, key)
     except _Stop:
         pass
     finally:
