@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from tests.e2e.conftest import CLIENT_IDS, CLIENTS, LspilotClient, lsp_session, range_of
+from tests.e2e.conftest import (  # noqa: F401 - importable from here, as before
+    CLIENT_IDS,
+    CLIENTS,
+    MODEL_TIMEOUT,
+    QUIET,
+    LspilotClient,
+    action_session,
+    actions_at,
+    fenced,
+    perform,
+    pick,
+    range_of,
+    run_command,
+)
 from tests.fakes.model_server import FakeModelServer, Reply, message_text
-
-# Review diagnostics would call the model on open; these tests count model calls exactly.
-QUIET = {"diagnostics": {"enabled": False}}
 
 SAMPLE = '''import asyncio
 import functools
@@ -81,98 +89,14 @@ def variant(name: str) -> str:
     return SAMPLE
 
 
-def fenced(code: str, language: str = "python") -> str:
-    return f"```{language}\n{code}\n```"
-
-
 @pytest.fixture(params=[True, False], ids=["resolve", "command"])
 def resolve(request: pytest.FixtureRequest) -> bool:
     """With and without codeAction/resolve support."""
     return bool(request.param)
 
 
-@contextlib.asynccontextmanager
-async def session(
-    client_name: str, env: dict[str, str], workspace: Path, resolve: bool, **kw: Any
-) -> AsyncIterator[LspilotClient]:
-    async with lsp_session(
-        client_name, env=env, workspace=workspace, resolve=resolve, init_options=QUIET, **kw
-    ) as client:
-        # These tests build CodeActions with a `command` (explain, command mode).
-        # lsprotocol's client-side hook takes any object with a "command" key for a Command;
-        # a CodeAction's command is an object, a Command's is a string.
-        converter = client.protocol._converter
-
-        def hook(obj: Any, _: type) -> types.Command | types.CodeAction:
-            if isinstance(obj.get("command"), str):
-                return converter.structure(obj, types.Command)
-            return converter.structure(obj, types.CodeAction)
-
-        converter.register_structure_hook(types.Command | types.CodeAction, hook)
-        yield client
-
-
-async def actions_at(
-    client: LspilotClient,
-    uri: str,
-    start: int,
-    end: int | None = None,
-    diagnostics: list[types.Diagnostic] | None = None,
-    only: list[str] | None = None,
-) -> list[types.CodeAction]:
-    text = client.text(uri)
-    result = await client.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            range=range_of(text, start, start if end is None else end, client.position_encoding),
-            context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
-        )
-    )
-    assert result is not None
-    assert all(isinstance(a, types.CodeAction) for a in result)
-    return [a for a in result if isinstance(a, types.CodeAction)]
-
-
-def pick(actions: list[types.CodeAction], title: str) -> types.CodeAction:
-    found = [a for a in actions if a.title == title]
-    assert found, f"{title!r} not in {[a.title for a in actions]}"
-    return found[0]
-
-
-async def perform(client: LspilotClient, uri: str, action: types.CodeAction) -> bool:
-    """Carry out `action` as an editor would; whether an edit was applied."""
-    edit = action.edit
-    if edit is None and action.data is not None:
-        resolved = await client.code_action_resolve_async(action)
-        edit = resolved.edit
-    if edit is not None:
-        client.apply_workspace_edit(edit)  # raises on a stale version or a bad range
-    elif action.command is not None:
-        seen = len(client.applied_edits)
-        await run_command(client, action.command)
-        if len(client.applied_edits) == seen:
-            return False
-    else:
-        return False
-    # Tell the server what the buffer now is, as an editor's didChange would.
-    client.change_doc(uri, client.text(uri))
-    return True
-
-
-async def run_command(client: LspilotClient, command: types.Command) -> None:
-    """Execute an action's command and wait until its background work has finished.
-
-    The command is answered at once; the status sent after the work (its edit or message
-    already out) counts it as finished.
-    """
-    runs = getattr(client, "actions_run", 0) + 1
-    client.actions_run = runs  # type: ignore[attr-defined]
-    await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=command.command, arguments=command.arguments)
-    )
-    await client.wait_for_status(
-        lambda status: status.get("actions", {}).get("finished", 0) >= runs
-    )
+# The shared helpers live in tests/e2e/conftest.py; these names stay importable from here.
+session = action_session
 
 
 def docstring_of(text: str, name: str) -> str | None:
@@ -246,82 +170,100 @@ async def test_listing_is_free_and_offers_what_applies(
 # ---- document -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("flavour", ["lf", "crlf", "tabs", "unicode"])
+FLAVOURS = ["lf", "crlf", "tabs", "unicode"]
+# Every flavour in one session, a file each: with no cache, every action asks the model (a
+# flavour whose prompt matched an earlier one's would otherwise be answered from the cache).
+NO_CACHE = {**QUIET, "cache": {"enabled": False, "memoryLimitMb": 0}}
+
+
 async def test_document_generate_and_fix_land_right(
     client_name: str,
     resolve: bool,
-    flavour: str,
     model_env: dict[str, str],
     workspace: Path,
     model_server: FakeModelServer,
 ) -> None:
+    async with session(client_name, model_env, workspace, resolve, init_options=NO_CACHE) as client:
+        for flavour in FLAVOURS:
+            try:
+                await document_generate_and_fix(client, flavour, model_server)
+            except AssertionError as exc:
+                exc.add_note(f"flavour: {flavour}")
+                raise
+
+
+async def document_generate_and_fix(
+    client: LspilotClient, flavour: str, model_server: FakeModelServer
+) -> None:
+    """Document, update, generate and fix in one flavour of SAMPLE: each lands right."""
     original = variant(flavour)
     newline = "\r\n" if flavour == "crlf" else "\n"
-    async with session(client_name, model_env, workspace, resolve) as client:
-        uri = client.open_doc("sample.py", original)
+    asked = len(model_server.chat_requests())
+    uri = client.open_doc(f"sample_{flavour}.py", original)
 
-        # Document a decorated async function (answer wrapped in prose and a fence).
-        model_server.script("Here is the docstring:\n" + fenced(f'"""{FETCH_DOC}"""'))
-        actions = await actions_at(client, uri, client.find(uri, "await asyncio"))
-        assert await perform(client, uri, pick(actions, "Document fetch"))
-        assert docstring_of(client.text(uri), "fetch") == FETCH_DOC
+    # Document a decorated async function (answer wrapped in prose and a fence).
+    model_server.script("Here is the docstring:\n" + fenced(f'"""{FETCH_DOC}"""'))
+    actions = await actions_at(client, uri, client.find(uri, "await asyncio"))
+    assert await perform(client, uri, pick(actions, "Document fetch"))
+    assert docstring_of(client.text(uri), "fetch") == FETCH_DOC
 
-        # A one-line body is split.
-        model_server.script(f"<think>short</think>{ONE_DOC}")
-        actions = await actions_at(client, uri, client.find(uri, "return x"))
-        assert await perform(client, uri, pick(actions, "Document one"))
-        assert docstring_of(client.text(uri), "one") == ONE_DOC
+    # A one-line body is split.
+    model_server.script(f"<think>short</think>{ONE_DOC}")
+    actions = await actions_at(client, uri, client.find(uri, "return x"))
+    assert await perform(client, uri, pick(actions, "Document one"))
+    assert docstring_of(client.text(uri), "one") == ONE_DOC
 
-        # A nested method's docstring is replaced in place, keeping its quotes.
-        model_server.script(METHOD_DOC)
-        actions = await actions_at(client, uri, client.find(uri, "return value"))
-        assert await perform(client, uri, pick(actions, "Update docstring of method"))
-        text = client.text(uri)
-        assert docstring_of(text, "method") == METHOD_DOC
-        assert "Old doc" not in text and "'''Return the value." in text
+    # A nested method's docstring is replaced in place, keeping its quotes.
+    model_server.script(METHOD_DOC)
+    actions = await actions_at(client, uri, client.find(uri, "return value"))
+    assert await perform(client, uri, pick(actions, "Update docstring of method"))
+    text = client.text(uri)
+    assert docstring_of(text, "method") == METHOD_DOC
+    assert "Old doc" not in text and "'''Return the value." in text
 
-        # Generate below the comment, inside the body, at its indentation (answer over-indented).
-        model_server.script(fenced("        " + TOTAL_CODE.replace("\n", "\n        ")))
-        actions = await actions_at(client, uri, client.find(uri, "# sum the numbers"))
-        assert await perform(client, uri, pick(actions, "Generate code from comment"))
-        text = client.text(uri)
-        unit = "\t" if flavour == "tabs" else "    "
-        expected = newline.join(
-            [
-                "def total(xs):",
-                f"{unit}# sum the numbers in xs",
-                f"{unit}s = 0",
-                f"{unit}for x in xs:",
-                f"{unit}{unit}s += x",
-                f"{unit}return s",
-                f"{unit}pass",
-            ]
-        )
-        assert expected in text
+    # Generate below the comment, inside the body, at its indentation (answer over-indented).
+    model_server.script(fenced("        " + TOTAL_CODE.replace("\n", "\n        ")))
+    actions = await actions_at(client, uri, client.find(uri, "# sum the numbers"))
+    assert await perform(client, uri, pick(actions, "Generate code from comment"))
+    text = client.text(uri)
+    unit = "\t" if flavour == "tabs" else "    "
+    expected = newline.join(
+        [
+            "def total(xs):",
+            f"{unit}# sum the numbers in xs",
+            f"{unit}s = 0",
+            f"{unit}for x in xs:",
+            f"{unit}{unit}s += x",
+            f"{unit}return s",
+            f"{unit}pass",
+        ]
+    )
+    assert expected in text
 
-        # Fix another server's diagnostic: the enclosing function is rewritten.
-        start = client.find(uri, "a + b")
-        diagnostic = types.Diagnostic(
-            range=range_of(text, start, start + 5, client.position_encoding),
-            message="Possible overflow",
-            source="mylinter",
-        )
-        model_server.script(fenced("def add(a, b):\n    return int(a) + int(b)"))
-        actions = await actions_at(client, uri, start, diagnostics=[diagnostic])
-        line = diagnostic.range.start.line + 1
-        assert await perform(client, uri, pick(actions, f"Fix: Possible overflow (line {line})"))
-        text = client.text(uri)
-        assert "return int(a) + int(b)" in text
-        assert "Possible overflow" in model_server.prompt_text(model_server.chat_requests()[-1])
+    # Fix another server's diagnostic: the enclosing function is rewritten.
+    start = client.find(uri, "a + b")
+    diagnostic = types.Diagnostic(
+        range=range_of(text, start, start + 5, client.position_encoding),
+        message="Possible overflow",
+        source="mylinter",
+    )
+    model_server.script(fenced("def add(a, b):\n    return int(a) + int(b)"))
+    actions = await actions_at(client, uri, start, diagnostics=[diagnostic])
+    line = diagnostic.range.start.line + 1
+    assert await perform(client, uri, pick(actions, f"Fix: Possible overflow (line {line})"))
+    text = client.text(uri)
+    assert "return int(a) + int(b)" in text
+    assert "Possible overflow" in model_server.prompt_text(model_server.chat_requests()[-1])
 
-        ast.parse(text)
-        if flavour == "crlf":
-            assert "\n" not in text.replace("\r\n", "")
-        if flavour == "tabs":
-            assert not [line for line in text.split("\n") if line.startswith(" ")]
-        if flavour == "unicode":
-            assert "# 少し待つ 🐍" in text and "Outer 📦 doc." in text
-        assert len(model_server.chat_requests()) == 5
+    ast.parse(text)
+    if flavour == "crlf":
+        assert "\n" not in text.replace("\r\n", "")
+    if flavour == "tabs":
+        assert not [line for line in text.split("\n") if line.startswith(" ")]
+    if flavour == "unicode":
+        assert "# 少し待つ 🐍" in text and "Outer 📦 doc." in text
+    assert len(model_server.chat_requests()) - asked == 5
+    client.close_doc(uri)
 
 
 async def test_document_many_definitions_at_once(
@@ -470,7 +412,7 @@ async def test_document_changed_during_generation(
     release = threading.Event()
 
     def answer(body: dict[str, Any]) -> str:
-        release.wait(30)  # hang guard; the test releases it
+        release.wait(MODEL_TIMEOUT)  # hang guard; the test releases it
         return fenced(TOTAL_CODE)
 
     model_server.responder = answer
@@ -480,7 +422,7 @@ async def test_document_changed_during_generation(
         running = asyncio.create_task(
             perform(client, uri, pick(actions, "Generate code from comment"))
         )
-        assert await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=MODEL_TIMEOUT)
         if touch_target:
             at = client.find(uri, "numbers in xs")
             client.edit_doc(uri, at, at + len("numbers"), "values")
@@ -516,11 +458,11 @@ async def test_cancel_request_aborts_the_model_request(
                 types.CODE_ACTION_RESOLVE, action, msg_id="resolve-to-cancel"
             )
         )
-        assert await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=MODEL_TIMEOUT)
         client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="resolve-to-cancel"))
         with pytest.raises(JsonRpcException):
-            await asyncio.wait_for(pending, 15)
-        assert await model_server.await_disconnect(timeout=15)
+            await asyncio.wait_for(pending, MODEL_TIMEOUT)
+        assert await model_server.await_disconnect(timeout=MODEL_TIMEOUT)
         assert client.text(uri) == SAMPLE
 
 
@@ -550,9 +492,9 @@ async def test_progress_is_shown_and_its_cancel_aborts_the_request(
         token, begin = await client.wait_for(begun, what="progress begin")
         assert begin.cancellable is True
         assert begin.title == "lspilot: Generate code from comment"
-        assert await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=MODEL_TIMEOUT)
         client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
-        assert await model_server.await_disconnect(timeout=15)
+        assert await model_server.await_disconnect(timeout=MODEL_TIMEOUT)
         assert not await running
         reports = await client.wait_for_progress_end(token)
         assert isinstance(reports[-1], types.WorkDoneProgressEnd)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
-from tests.e2e.conftest import LspilotClient, lsp_session
-from tests.e2e.test_code_actions import actions_at, fenced, perform, pick, session
+from tests.e2e.conftest import LspilotClient, actions_at, fenced, lsp_session, perform, pick
+from tests.e2e.conftest import action_session as session
 from tests.fakes.model_server import FakeModelServer
 
 # Built at run time so no fixture looks like a real key.
