@@ -37,7 +37,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -1151,21 +1151,72 @@ class SharedSessions:
         self._sessions: dict[str, LspilotClient] = {}
 
     async def get(
-        self, client: str = "visual-studio-code", *, offline: bool = False, **kwargs: Any
+        self,
+        client: str = "visual-studio-code",
+        *,
+        offline: bool = False,
+        env: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> LspilotClient:
-        """The module's session for `client` with these :func:`lsp_session` arguments."""
-        key = repr((client, offline, sorted(kwargs.items())))
+        """The module's session for `client` with these :func:`lsp_session` arguments: the
+        offline engine or ``shared_model_server``, plus `env`'s variables."""
+        key = repr((client, offline, sorted((env or {}).items()), sorted(kwargs.items())))
         if key not in self._sessions:
-            env = self.offline_env if offline else self.model_env
-            session = lsp_session(client, env=env, workspace=self.workspace, **kwargs)
+            base = self.offline_env if offline else self.model_env
+            session = lsp_session(
+                client, env={**base, **(env or {})}, workspace=self.workspace, **kwargs
+            )
             started = await self._stack.enter_async_context(session)
             _structure_actions(started)
             self._sessions[key] = started
         return self._sessions[key]
 
+    @contextlib.asynccontextmanager
+    async def use(
+        self, client: str = "visual-studio-code", **kwargs: Any
+    ) -> AsyncIterator[LspilotClient]:
+        """:meth:`get` as a block; the documents opened in it are closed at its end (so the
+        next test may open the same file names)."""
+        session = await self.get(client, **kwargs)
+        before = set(session.documents)
+        try:
+            yield session
+        finally:
+            for uri in [u for u in session.documents if u not in before]:
+                session.close_doc(uri)
+
     async def aclose(self) -> None:
         """Shut every session down (its clean exit and spec checks are asserted)."""
         await self._stack.aclose()
+
+
+class FakeModelView:
+    """The module's shared fake model server as one test sees it: only the chat requests
+    made since the test began; everything else (``script``, ``responder`` ...) is the
+    server's own."""
+
+    def __init__(self, server: FakeModelServer) -> None:
+        object.__setattr__(self, "server", server)
+        object.__setattr__(self, "since", len(server.chat_requests()))
+
+    def chat_requests(self) -> list[Any]:
+        return list(self.server.chat_requests()[self.since :])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.server, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.server, name, value)
+
+
+@pytest.fixture
+def shared_model(shared_model_server: FakeModelServer) -> Iterator[FakeModelView]:
+    """``shared_model_server`` for one test: its own requests counted; its responder and
+    script put back after it."""
+    responder = shared_model_server.responder
+    yield FakeModelView(shared_model_server)
+    shared_model_server.responder = responder
+    shared_model_server.clear_script()
 
 
 @pytest.fixture(scope="module")

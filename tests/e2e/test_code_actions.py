@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ from tests.e2e.conftest import (  # noqa: F401 - importable from here, as before
     CLIENTS,
     MODEL_TIMEOUT,
     QUIET,
+    SHARED,
+    FakeModelView,
     LspilotClient,
+    SharedSessions,
     action_session,
     actions_at,
     fenced,
@@ -73,6 +77,11 @@ METHOD_DOC = "Return the value.\n\nArgs:\n    value: Anything."
 TOTAL_CODE = "s = 0\nfor x in xs:\n    s += x\nreturn s"
 
 
+# Tests that share a server run without a cache: every action asks the model, whatever an
+# earlier test (or flavour) asked about the same code.
+NO_CACHE = {**QUIET, "cache": {"enabled": False, "memoryLimitMb": 0}}
+
+
 def variant(name: str) -> str:
     """SAMPLE as LF, CRLF, tab-indented, or with emoji and CJK lines."""
     if name == "crlf":
@@ -99,6 +108,15 @@ def resolve(request: pytest.FixtureRequest) -> bool:
 session = action_session
 
 
+def shared_session(
+    shared_sessions: SharedSessions, client_name: str, resolve: bool
+) -> contextlib.AbstractAsyncContextManager[LspilotClient]:
+    """The module's server for this client and resolve support (review diagnostics off, no
+    cache: each test's actions ask the model, whatever ran before); the test's documents are
+    closed after it."""
+    return shared_sessions.use(client_name, resolve=resolve, init_options=NO_CACHE)
+
+
 def docstring_of(text: str, name: str) -> str | None:
     for node in ast.walk(ast.parse(text)):
         if (
@@ -112,14 +130,14 @@ def docstring_of(text: str, name: str) -> str | None:
 # ---- listing ------------------------------------------------------------------------------
 
 
+@SHARED
 async def test_listing_is_free_and_offers_what_applies(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
         find = client.find
 
@@ -164,29 +182,26 @@ async def test_listing_is_free_and_offers_what_applies(
                 assert action.data is not None and action.command is None
             else:
                 assert action.command is not None and action.command.command == "lspilot.runAction"
-        assert model_server.chat_requests() == []
+        assert shared_model.chat_requests() == []
 
 
 # ---- document -----------------------------------------------------------------------------
 
 
 FLAVOURS = ["lf", "crlf", "tabs", "unicode"]
-# Every flavour in one session, a file each: with no cache, every action asks the model (a
-# flavour whose prompt matched an earlier one's would otherwise be answered from the cache).
-NO_CACHE = {**QUIET, "cache": {"enabled": False, "memoryLimitMb": 0}}
 
 
+@SHARED
 async def test_document_generate_and_fix_land_right(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve, init_options=NO_CACHE) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         for flavour in FLAVOURS:
             try:
-                await document_generate_and_fix(client, flavour, model_server)
+                await document_generate_and_fix(client, flavour, shared_model)
             except AssertionError as exc:
                 exc.add_note(f"flavour: {flavour}")
                 raise
@@ -266,14 +281,14 @@ async def document_generate_and_fix(
     client.close_doc(uri)
 
 
+@SHARED
 async def test_document_many_definitions_at_once(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
 
         def answer(body: dict[str, Any]) -> str:
@@ -284,7 +299,7 @@ async def test_document_many_definitions_at_once(
                 return FETCH_DOC
             return ONE_DOC
 
-        model_server.responder = answer
+        shared_model.responder = answer
         actions = await actions_at(
             client, uri, client.find(uri, "def add"), client.find(uri, "class")
         )
@@ -293,27 +308,27 @@ async def test_document_many_definitions_at_once(
         assert docstring_of(text, "add") == "Add.\n\nArgs:\n    a: A.\n    b: B."
         assert docstring_of(text, "fetch") == FETCH_DOC
         assert docstring_of(text, "one") == ONE_DOC
-        assert len(model_server.chat_requests()) == 3
+        assert len(shared_model.chat_requests()) == 3
 
 
+@SHARED
 async def test_docstring_parameter_mismatch_gets_one_repair_round(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
-        model_server.script(
+        shared_model.script(
             "Add.\n\nArgs:\n    a: A.\n    c: C.", "Add.\n\nArgs:\n    a: A.\n    b: B."
         )
         actions = await actions_at(client, uri, client.find(uri, "a + b"))
         assert await perform(client, uri, pick(actions, "Document add"))
         assert docstring_of(client.text(uri), "add") == "Add.\n\nArgs:\n    a: A.\n    b: B."
-        first, second = model_server.chat_requests()
-        assert "rejected" not in model_server.prompt_text(first)
-        repair = model_server.prompt_text(second)
+        first, second = shared_model.chat_requests()
+        assert "rejected" not in shared_model.prompt_text(first)
+        repair = shared_model.prompt_text(second)
         assert (
             "does not document `b`" in repair and "`c`, which the signature does not have" in repair
         )
@@ -346,17 +361,17 @@ def _rotated(cases: list[Any]) -> list[Any]:
 
 
 @pytest.mark.parametrize(("client_name", "resolve", "kind"), _rotated(list(GARBAGE)))
+@SHARED
 async def test_garbage_answers_are_cleaned(
     client_name: str,
     resolve: bool,
     kind: str,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
-        model_server.script(GARBAGE[kind])
+        shared_model.script(GARBAGE[kind])
         actions = await actions_at(client, uri, client.find(uri, "# sum the numbers"))
         assert await perform(client, uri, pick(actions, "Generate code from comment"))
         text = client.text(uri)
@@ -365,7 +380,7 @@ async def test_garbage_answers_are_cleaned(
             "    # sum the numbers in xs\n    s = 0\n    for x in xs:\n        s += x\n"
             "    return s\n    pass\n"
         ) in text
-        assert len(model_server.chat_requests()) == 1
+        assert len(shared_model.chat_requests()) == 1
 
 
 UNUSABLE = {
@@ -532,14 +547,14 @@ async def test_explain_never_edits(
         assert "def add(a, b)" in model_server.prompt_text(model_server.chat_requests()[0])
 
 
+@SHARED
 async def test_own_diagnostic_fix_applies_without_a_model(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
         ours = types.Diagnostic(
             range=client.range_of(uri, "a + b"),
@@ -552,7 +567,7 @@ async def test_own_diagnostic_fix_applies_without_a_model(
         assert fix.is_preferred and fix.edit is not None
         assert await perform(client, uri, fix)
         assert "    return sum((a, b))\n" in client.text(uri)
-        assert model_server.chat_requests() == []
+        assert shared_model.chat_requests() == []
 
 
 async def test_offline_engine_documents_and_does_not_offer_generate(
@@ -568,24 +583,24 @@ async def test_offline_engine_documents_and_does_not_offer_generate(
         assert doc is not None and "url" in doc and "retries" in doc
 
 
+@SHARED
 async def test_javascript_gets_jsdoc_above_and_code_below_comments(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
     source = "class Cart {\n  total(items) {\n    // sum the prices\n  }\n}\n"
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("cart.js", source, language_id="javascript")
-        model_server.script("/**\n * Sum the prices.\n * @param {Item[]} items The items.\n */")
+        shared_model.script("/**\n * Sum the prices.\n * @param {Item[]} items The items.\n */")
         actions = await actions_at(client, uri, client.find(uri, "total"))
         assert await perform(client, uri, pick(actions, "Document total"))
         assert client.text(uri) == (
             "class Cart {\n  /**\n   * Sum the prices.\n   * @param {Item[]} items The items.\n"
             "   */\n  total(items) {\n    // sum the prices\n  }\n}\n"
         )
-        model_server.script(fenced("return items.reduce((s, i) => s + i.price, 0);", "js"))
+        shared_model.script(fenced("return items.reduce((s, i) => s + i.price, 0);", "js"))
         actions = await actions_at(client, uri, client.find(uri, "// sum"))
         assert await perform(client, uri, pick(actions, "Generate code from comment"))
         assert client.text(uri).endswith(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
-from tests.e2e.conftest import LspilotClient, capabilities_for, encodings_for
+from tests.e2e.conftest import MODEL_TIMEOUT, LspilotClient, capabilities_for, encodings_for
 from tests.fakes.model_server import FakeModelServer, Reply
 
 SOURCE = """import os
@@ -154,6 +154,12 @@ class Viewer:
 @pytest.fixture(params=list(VARIANTS))
 def variant(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+#: For behaviour that does not depend on the capability set, only on pushing or pulling
+#: (the two pushing variants, and the two pulling ones, share every line of its code path).
+#: Neovim pulls without refresh support, the stricter of the two pulls.
+PUSH_AND_PULL = pytest.mark.parametrize("variant", ["vscode-push", "neovim-pull"])
 
 
 @pytest.fixture
@@ -328,7 +334,7 @@ async def test_answer_for_an_older_version_is_not_shown(
     def greet(prompt: str) -> list[dict[str, Any]]:
         if "name2" in prompt:
             return [GREET_ISSUE]
-        release.wait(30)  # hold the answer for version 1 until the test has edited greet
+        release.wait(MODEL_TIMEOUT)  # hold the answer for version 1 until the test has edited greet
         return [old_issue]
 
     model(model_server, greet=greet)
@@ -382,6 +388,7 @@ async def test_close_clears_and_reopen_costs_no_request(
 # ---- robustness ---------------------------------------------------------------------------
 
 
+@PUSH_AND_PULL
 async def test_malformed_answers_show_nothing_and_are_logged(
     review_session: Any,
     model_server: FakeModelServer,
@@ -482,6 +489,7 @@ async def test_big_files_are_reviewed_on_save_only(
         await view.wait(uri, lambda items: items == expected(client, uri, 2), version=2)
 
 
+@PUSH_AND_PULL
 async def test_excluded_files_get_nothing(
     review_session: Any, model_server: FakeModelServer, variant: str
 ) -> None:
