@@ -23,6 +23,17 @@ Fixtures:
           uri = client.open_doc(workspace / "a.py", "def f():\\n    pass\\n")
           hover = await client.text_document_hover_async(...)
 
+- ``quiet_model_env``: ``model_env`` with review diagnostics off.
+- ``shared_sessions`` (module scope, tests marked ``@SHARED``): servers started once per module
+  for read-only tests, against ``shared_model_server`` (``shared_model``: the same fake as one
+  test sees it, its own requests only). See "servers shared by the read-only tests" below.
+
+Helpers for test files: ``action_session``, ``actions_at``, ``pick``, ``perform``,
+``run_command``, ``fenced`` (code actions), ``hover_text``, ``lspilot_status``, ``run_lspilot``
+(the command line). ``model_env`` sets a long ``hover.timeoutMs`` (a hang guard): a hover
+waits for the model instead of a placeholder after the 4 s default; tests of the placeholder
+set their own. Every timeout here is a hang guard, never a margin a loaded machine can miss.
+
 Spec checks: ``LspSpecificationWarning`` is an error. Besides pytest-lsp's own checks, this
 module checks that the server only uses ``workspace/applyEdit``, ``documentChanges``,
 ``window/showDocument`` and dynamic registration when the client announced them. A failed
@@ -980,6 +991,9 @@ LSPILOT = [sys.executable, "-m", "lspilot"]
 #: Review diagnostics off (they would call the model on open): the model requests a test
 #: counts are its own.
 QUIET = {"diagnostics": {"enabled": False}}
+#: ``QUIET`` and no cache, for sessions tests share: each test's request asks the model,
+#: whatever an earlier test asked about the same code.
+NO_CACHE = {**QUIET, "cache": {"enabled": False, "memoryLimitMb": 0}}
 
 
 def fenced(code: str, language: str = "python") -> str:

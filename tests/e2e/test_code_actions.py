@@ -21,6 +21,7 @@ from tests.e2e.conftest import (  # noqa: F401 - importable from here, as before
     CLIENT_IDS,
     CLIENTS,
     MODEL_TIMEOUT,
+    NO_CACHE,
     QUIET,
     SHARED,
     FakeModelView,
@@ -75,11 +76,6 @@ FETCH_DOC = (
 ONE_DOC = "Return x.\n\nArgs:\n    x: The value."
 METHOD_DOC = "Return the value.\n\nArgs:\n    value: Anything."
 TOTAL_CODE = "s = 0\nfor x in xs:\n    s += x\nreturn s"
-
-
-# Tests that share a server run without a cache: every action asks the model, whatever an
-# earlier test (or flavour) asked about the same code.
-NO_CACHE = {**QUIET, "cache": {"enabled": False, "memoryLimitMb": 0}}
 
 
 def variant(name: str) -> str:
