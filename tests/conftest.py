@@ -46,12 +46,11 @@ def model_server() -> Iterator[FakeModelServer]:
         server.stop()
 
 
-@pytest.fixture
-def isolated_env(tmp_path: Path) -> dict[str, str]:
-    """Environment variables for launching the server in isolation.
+def isolated_environment(root: Path) -> dict[str, str]:
+    """Environment variables for launching the server in isolation under `root`.
 
-    HOME and the XDG dirs live under ``tmp_path`` (so no user config or cache is read or
-    written), the cache dir is ``tmp_path/"cache"``, and every ``OPENAI_*`` / ``LSPILOT_*``
+    HOME and the XDG dirs live under ``root`` (so no user config or cache is read or
+    written), the cache dir is ``root/"cache"``, and every ``OPENAI_*`` / ``LSPILOT_*``
     variable inherited from the shell is removed. ``LSPILOT_OLLAMA_URL`` points at a closed
     loopback port so ``provider=auto`` can never find a developer's real Ollama; tests that
     want Ollama set it themselves.
@@ -61,7 +60,7 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
         for key, value in os.environ.items()
         if key not in _SCRUBBED_EXACT and not key.startswith(_SCRUBBED_PREFIXES)
     }
-    home = tmp_path / "home"
+    home = root / "home"
     for sub in ("", ".cache", ".config"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     env.update(
@@ -69,7 +68,7 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
             "HOME": str(home),
             "XDG_CACHE_HOME": str(home / ".cache"),
             "XDG_CONFIG_HOME": str(home / ".config"),
-            "LSPILOT_CACHE__DIR": str(tmp_path / "cache"),
+            "LSPILOT_CACHE__DIR": str(root / "cache"),
             # Port 9 (discard) on loopback: connection refused at once, no timeout to wait.
             "LSPILOT_OLLAMA_URL": "http://127.0.0.1:9",
             # The child must not buffer stderr logs, or a crash loses its last words.
@@ -78,3 +77,31 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
     )
     env.setdefault("PATH", os.defpath)
     return env
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """:func:`isolated_environment` under this test's ``tmp_path``."""
+    return isolated_environment(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_model_server() -> Iterator[FakeModelServer]:
+    """One :class:`FakeModelServer` for a whole test module (the shared e2e sessions')."""
+    server = FakeModelServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for a whole test module (its shared environment and workspace live there)."""
+    return tmp_path_factory.mktemp("shared")
+
+
+@pytest.fixture(scope="module")
+def shared_isolated_env(shared_root: Path) -> dict[str, str]:
+    """:func:`isolated_environment` for a whole test module."""
+    return isolated_environment(shared_root)

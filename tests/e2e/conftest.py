@@ -23,6 +23,17 @@ Fixtures:
           uri = client.open_doc(workspace / "a.py", "def f():\\n    pass\\n")
           hover = await client.text_document_hover_async(...)
 
+- ``quiet_model_env``: ``model_env`` with review diagnostics off.
+- ``shared_sessions`` (module scope, tests marked ``@SHARED``): servers started once per module
+  for read-only tests, against ``shared_model_server`` (``shared_model``: the same fake as one
+  test sees it, its own requests only). See "servers shared by the read-only tests" below.
+
+Helpers for test files: ``action_session``, ``actions_at``, ``pick``, ``perform``,
+``run_command``, ``fenced`` (code actions), ``hover_text``, ``lspilot_status``, ``run_lspilot``
+(the command line). ``model_env`` sets a long ``hover.timeoutMs`` (a hang guard): a hover
+waits for the model instead of a placeholder after the 4 s default; tests of the placeholder
+set their own. Every timeout here is a hang guard, never a margin a loaded machine can miss.
+
 Spec checks: ``LspSpecificationWarning`` is an error. Besides pytest-lsp's own checks, this
 module checks that the server only uses ``workspace/applyEdit``, ``documentChanges``,
 ``window/showDocument`` and dynamic registration when the client announced them. A failed
@@ -35,13 +46,15 @@ import asyncio
 import contextlib
 import os
 import re
+import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import pytest_asyncio
 from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.uris import from_fs_path, to_fs_path
@@ -67,10 +80,17 @@ SERVER_CMD = [sys.executable, "-m", "lspilot", "serve"]
 FAKE_API_KEY = "test-key-not-a-secret"
 TEST_MODEL = "test-model"
 
-# Hang guards, not timing assertions: generous so a slow CI machine never flakes.
+# Hang guards, not timing assertions: generous so a loaded machine never flakes (the suite runs
+# beside other CPU-bound work on 2 cores; a server's shutdown and exit then take well over 10 s).
+# They only decide how long a test that is failing anyway takes to say so.
 STARTUP_TIMEOUT = 60.0
-WAIT_TIMEOUT = 15.0
-SHUTDOWN_TIMEOUT = 10.0
+WAIT_TIMEOUT = 60.0
+SHUTDOWN_TIMEOUT = 60.0
+#: How long a fake model request may be held or awaited (`await_requests`, `release.wait`).
+MODEL_TIMEOUT = 60.0
+#: `hover.timeoutMs` in ``model_env``: a hover waits for the model's answer (an event), never
+#: for a 4 s default that a loaded machine can miss. Tests of the placeholder set their own.
+HOVER_TIMEOUT_MS = "120000"
 # wait_for also re-checks its predicate this often, for state that changes without a message
 # from the server (the fake model server's log, files on disk).
 _RECHECK_S = 0.05
@@ -753,16 +773,22 @@ def make_client(configuration: dict[str, Any] | None = None) -> LspilotClient:
     return client
 
 
-async def _stop(client: LspilotClient, *, graceful: bool) -> None:
-    """shutdown/exit when possible, then make sure the process is gone."""
+async def _stop(client: LspilotClient, *, graceful: bool) -> str | None:
+    """shutdown/exit when possible, then make sure the process is gone.
+
+    Waits on the real events (the ``shutdown`` answer, the process's exit) with a generous
+    hang guard; a server that needs the kill is a problem, said in the returned text (None
+    when it ended by itself or was not asked to).
+    """
     process = client._server
+    problem = None
     try:
         if graceful and process is not None and process.returncode is None:
             await asyncio.wait_for(client.shutdown_session(), SHUTDOWN_TIMEOUT)
-    except Exception:
-        # A server that does not shut down in time (or died meanwhile) is killed below;
-        # the session then fails on its exit code or the test has failed already.
-        pass
+    except TimeoutError:
+        problem = f"the server did not answer shutdown and exit within {SHUTDOWN_TIMEOUT:.0f}s"
+    except Exception as exc:  # died meanwhile: the exit code says it below
+        problem = f"shutdown/exit failed: {exc!r}"
     finally:
         if process is not None and process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -770,6 +796,7 @@ async def _stop(client: LspilotClient, *, graceful: bool) -> None:
             await process.wait()
         with contextlib.suppress(TimeoutError, Exception):
             await asyncio.wait_for(client.stop(), SHUTDOWN_TIMEOUT)
+    return problem if graceful else None
 
 
 @contextlib.asynccontextmanager
@@ -835,10 +862,12 @@ async def lsp_session(
         raise
     finally:
         graceful = lsp.error is None and lsp.init_result is not None
-        await _stop(lsp, graceful=graceful)
+        stop_problem = await _stop(lsp, graceful=graceful)
         if not failed:
             problems = list(lsp.handler_errors)
-            if check_exit and graceful and lsp.returncode not in (0, None):
+            if check_exit and stop_problem:
+                problems.append(stop_problem)
+            elif check_exit and graceful and lsp.returncode not in (0, None):
                 problems.append(f"server exited with code {lsp.returncode} after shutdown/exit")
             if problems:
                 raise AssertionError("LSP session problems:\n" + "\n".join(problems))
@@ -905,6 +934,8 @@ def model_env(isolated_env: dict[str, str], model_server: FakeModelServer) -> di
         # The fake serves many requests at once; a loopback endpoint would otherwise get one
         # at a time (the default for local servers), which these tests do not assume.
         "LSPILOT_LIMITS__MAX_CONCURRENT": "4",
+        # Initialization options and workspace/configuration still override it.
+        "LSPILOT_HOVER__TIMEOUT_MS": HOVER_TIMEOUT_MS,
     }
 
 
@@ -948,3 +979,295 @@ async def lsp_client(
 def encodings_for(clients: Iterable[str] = CLIENTS) -> list[tuple[str, str]]:
     """(client, encoding) pairs each client can offer, for ``parametrize``."""
     return [(c, e) for c in clients for e in (DEFAULT_ENCODINGS.get(c) or ["utf-16"])]
+
+
+# ---- shared helpers of the test files -------------------------------------------------------
+#
+# One copy of what several test files did on their own: the code-action session and how an
+# editor lists, picks and carries out an action; a hover's markdown; the status command; the
+# command line in a subprocess.
+
+LSPILOT = [sys.executable, "-m", "lspilot"]
+#: Review diagnostics off (they would call the model on open): the model requests a test
+#: counts are its own.
+QUIET = {"diagnostics": {"enabled": False}}
+#: ``QUIET`` and no cache, for sessions tests share: each test's request asks the model,
+#: whatever an earlier test asked about the same code.
+NO_CACHE = {**QUIET, "cache": {"enabled": False, "memoryLimitMb": 0}}
+
+
+def fenced(code: str, language: str = "python") -> str:
+    """`code` in a Markdown fence, as models answer."""
+    return f"```{language}\n{code}\n```"
+
+
+def _structure_actions(client: LspilotClient) -> None:
+    """Code-action lists carry CodeActions with a `command` (explain, command mode).
+
+    lsprotocol's client-side hook takes any object with a "command" key for a Command; a
+    CodeAction's command is an object, a Command's is a string.
+    """
+    converter = client.protocol._converter
+
+    def hook(obj: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(types.Command | types.CodeAction, hook)
+
+
+@contextlib.asynccontextmanager
+async def action_session(
+    client_name: str, env: dict[str, str], workspace: Path, resolve: bool, **kw: Any
+) -> AsyncIterator[LspilotClient]:
+    """A session for code-action tests: review diagnostics off (``QUIET``, unless
+    ``init_options`` is given), with or without ``codeAction/resolve``."""
+    kw.setdefault("init_options", QUIET)
+    async with lsp_session(client_name, env=env, workspace=workspace, resolve=resolve, **kw) as c:
+        _structure_actions(c)
+        yield c
+
+
+async def actions_at(
+    client: LspilotClient,
+    uri: str,
+    start: int,
+    end: int | None = None,
+    diagnostics: list[types.Diagnostic] | None = None,
+    only: list[str] | None = None,
+) -> list[types.CodeAction]:
+    """The code actions for string offsets ``[start, end)`` (a cursor when `end` is None)."""
+    text = client.text(uri)
+    result = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=range_of(text, start, start if end is None else end, client.position_encoding),
+            context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
+        )
+    )
+    assert result is not None
+    assert all(isinstance(a, types.CodeAction) for a in result)
+    return [a for a in result if isinstance(a, types.CodeAction)]
+
+
+def pick(actions: list[types.CodeAction], title: str) -> types.CodeAction:
+    """The action titled `title` (AssertionError listing the titles when there is none)."""
+    found = [a for a in actions if a.title == title]
+    assert found, f"{title!r} not in {[a.title for a in actions]}"
+    return found[0]
+
+
+async def perform(client: LspilotClient, uri: str, action: types.CodeAction) -> bool:
+    """Carry out `action` as an editor would; whether an edit was applied."""
+    edit = action.edit
+    if edit is None and action.data is not None:
+        resolved = await client.code_action_resolve_async(action)
+        edit = resolved.edit
+    if edit is not None:
+        client.apply_workspace_edit(edit)  # raises on a stale version or a bad range
+    elif action.command is not None:
+        seen = len(client.applied_edits)
+        await run_command(client, action.command)
+        if len(client.applied_edits) == seen:
+            return False
+    else:
+        return False
+    # Tell the server what the buffer now is, as an editor's didChange would.
+    client.change_doc(uri, client.text(uri))
+    return True
+
+
+async def run_command(client: LspilotClient, command: types.Command) -> None:
+    """Execute an action's command and wait until its background work has finished.
+
+    The command is answered at once; the status sent after the work (its edit or message
+    already out) counts it as finished.
+    """
+    runs = getattr(client, "actions_run", 0) + 1
+    client.actions_run = runs  # type: ignore[attr-defined]
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command.command, arguments=command.arguments)
+    )
+    await client.wait_for_status(
+        lambda status: status.get("actions", {}).get("finished", 0) >= runs
+    )
+
+
+async def hover_text(client: LspilotClient, uri: str, needle: str, occurrence: int = 0) -> str:
+    """The markdown of a hover one character into the `occurrence`-th `needle`."""
+    result = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=client.position_of(uri, needle, occurrence, delta=1),
+        )
+    )
+    assert result is not None and isinstance(result.contents, types.MarkupContent), result
+    return result.contents.value
+
+
+async def lspilot_status(client: LspilotClient, *args: object) -> dict[str, Any]:
+    """The ``lspilot.status`` command's answer."""
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="lspilot.status", arguments=list(args))
+    )
+    assert isinstance(result, dict), result
+    return result
+
+
+def run_lspilot(
+    env: dict[str, str], cwd: Path, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command line (``python -m lspilot ARGS``) in `cwd`; a hang guard."""
+    return subprocess.run(
+        [*LSPILOT, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def quiet_model_env(model_env: dict[str, str]) -> dict[str, str]:
+    """``model_env`` with review diagnostics off: every model request is the test's own."""
+    return {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
+
+
+# ---- servers shared by the read-only tests of a module ---------------------------------------
+#
+# Starting a server costs a second or two of CPU. Tests that only read (hover, list actions,
+# status) and count model requests as differences can share one per module:
+#
+#     @SHARED
+#     async def test_x(shared_sessions: SharedSessions) -> None:
+#         client = await shared_sessions.get("neovim")
+#         uri = client.open_doc("test_x.py", TEXT)  # a file name of its own
+#
+# A test that changes settings, the workspace or server state starts its own (``lsp_session``).
+
+#: Marks a test that uses ``shared_sessions`` (its event loop is the module's).
+SHARED = pytest.mark.asyncio(loop_scope="module")
+
+
+class SharedSessions:
+    """Sessions started on first use and kept for the module, one per variant."""
+
+    def __init__(
+        self, workspace: Path, model_env: dict[str, str], offline_env: dict[str, str]
+    ) -> None:
+        self.workspace = workspace
+        self.model_env = model_env
+        self.offline_env = offline_env
+        self._stack = contextlib.AsyncExitStack()
+        self._sessions: dict[str, LspilotClient] = {}
+
+    async def get(
+        self,
+        client: str = "visual-studio-code",
+        *,
+        offline: bool = False,
+        env: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> LspilotClient:
+        """The module's session for `client` with these :func:`lsp_session` arguments: the
+        offline engine or ``shared_model_server``, plus `env`'s variables."""
+        key = repr((client, offline, sorted((env or {}).items()), sorted(kwargs.items())))
+        if key not in self._sessions:
+            base = self.offline_env if offline else self.model_env
+            session = lsp_session(
+                client, env={**base, **(env or {})}, workspace=self.workspace, **kwargs
+            )
+            started = await self._stack.enter_async_context(session)
+            _structure_actions(started)
+            self._sessions[key] = started
+        return self._sessions[key]
+
+    @contextlib.asynccontextmanager
+    async def use(
+        self, client: str = "visual-studio-code", **kwargs: Any
+    ) -> AsyncIterator[LspilotClient]:
+        """:meth:`get` as a block; the documents opened in it are closed at its end (so the
+        next test may open the same file names)."""
+        session = await self.get(client, **kwargs)
+        before = set(session.documents)
+        try:
+            yield session
+        finally:
+            for uri in [u for u in session.documents if u not in before]:
+                session.close_doc(uri)
+
+    async def aclose(self) -> None:
+        """Shut every session down (its clean exit and spec checks are asserted)."""
+        await self._stack.aclose()
+
+
+class FakeModelView:
+    """The module's shared fake model server as one test sees it: only the chat requests
+    made since the test began; everything else (``script``, ``responder`` ...) is the
+    server's own."""
+
+    def __init__(self, server: FakeModelServer) -> None:
+        object.__setattr__(self, "server", server)
+        object.__setattr__(self, "since", len(server.chat_requests()))
+
+    def chat_requests(self) -> list[Any]:
+        return list(self.server.chat_requests()[self.since :])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.server, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.server, name, value)
+
+
+@pytest.fixture
+def shared_model(shared_model_server: FakeModelServer) -> Iterator[FakeModelView]:
+    """``shared_model_server`` for one test: its own requests counted; its responder and
+    script put back after it."""
+    responder = shared_model_server.responder
+    yield FakeModelView(shared_model_server)
+    shared_model_server.responder = responder
+    shared_model_server.clear_script()
+
+
+@pytest.fixture(scope="module")
+def shared_workspace(shared_root: Path) -> Path:
+    folder = shared_root / "workspace"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def shared_model_env(
+    shared_isolated_env: dict[str, str], shared_model_server: FakeModelServer
+) -> dict[str, str]:
+    """``model_env`` for the module's shared sessions (review diagnostics off)."""
+    return {
+        **shared_isolated_env,
+        "LSPILOT_PROVIDER": "openai",
+        "LSPILOT_BASE_URL": shared_model_server.url,
+        "LSPILOT_MODEL": TEST_MODEL,
+        "OPENAI_API_KEY": FAKE_API_KEY,
+        "LSPILOT_LIMITS__MAX_CONCURRENT": "4",
+        "LSPILOT_HOVER__TIMEOUT_MS": HOVER_TIMEOUT_MS,
+        "LSPILOT_DIAGNOSTICS__ENABLED": "false",
+    }
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_sessions(
+    shared_workspace: Path,
+    shared_model_env: dict[str, str],
+    shared_isolated_env: dict[str, str],
+) -> AsyncIterator[SharedSessions]:
+    """The module's shared sessions (against ``shared_model_server``), closed at its end."""
+    sessions = SharedSessions(
+        shared_workspace, shared_model_env, {**shared_isolated_env, "LSPILOT_PROVIDER": "offline"}
+    )
+    try:
+        yield sessions
+    finally:
+        await sessions.aclose()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from lsprotocol import types
 from tests.e2e.conftest import LspilotClient, lsp_session
 from tests.e2e.raw_lsp import RawClient, open_text, raw_session
@@ -63,57 +62,60 @@ async def test_malformed_messages_get_a_log_line_and_errors_for_requests(
     assert popups(client) == []
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"textDocument": {"uri": "URI"}},
-        "a string",
-        {"textDocument": {"uri": "URI"}, "position": {"line": -1, "character": 0}},
-        {"textDocument": {"uri": "URI"}, "position": {"line": 0, "character": -5}},
-    ],
-    ids=["no position", "a string", "line -1", "character -5"],
-)
-@pytest.mark.parametrize("method", ["textDocument/hover", "textDocument/codeAction"])
+INVALID = {
+    "no position": {"textDocument": {"uri": "URI"}},
+    "a string": "a string",
+    "line -1": {"textDocument": {"uri": "URI"}, "position": {"line": -1, "character": 0}},
+    "character -5": {"textDocument": {"uri": "URI"}, "position": {"line": 0, "character": -5}},
+}
+
+
 async def test_invalid_params_get_invalid_params(
-    method: str, params: object, offline_env: dict[str, str], workspace: Path
+    offline_env: dict[str, str], workspace: Path
 ) -> None:
+    # Every case against one server: each is answered, and the server still serves after all.
     async with raw_session(offline_env, workspace) as client:
         uri = (workspace / "a.py").as_uri()
         open_text(client, uri, SAMPLE)
-        if isinstance(params, dict):
-            params = {**params, "textDocument": {"uri": uri}}
-        answer = await client.reply(client.request(method, params))
-        assert answer["error"]["code"] == INVALID_PARAMS, answer
-        assert method in answer["error"]["message"]
-        await still_serving(client, uri)
+        for method in ("textDocument/hover", "textDocument/codeAction"):
+            for case, params in INVALID.items():
+                if isinstance(params, dict):
+                    params = {**params, "textDocument": {"uri": uri}}
+                answer = await client.reply(client.request(method, params))
+                assert answer["error"]["code"] == INVALID_PARAMS, (method, case, answer)
+                assert method in answer["error"]["message"], (method, case, answer)
+                await still_serving(client, uri)
         assert popups(client) == []
         assert await client.exit() == 0
 
 
-@pytest.mark.parametrize(
-    "uri",
-    ["MISSING", "untitled:Untitled-1", "file:///nowhere/at/all.py"],
-    ids=["missing file in workspace", "untitled", "missing directory"],
-)
+NEVER_OPENED = {
+    "missing file in workspace": "MISSING",
+    "untitled": "untitled:Untitled-1",
+    "missing directory": "file:///nowhere/at/all.py",
+}
+
+
 async def test_never_opened_documents_get_empty_answers(
-    uri: str, offline_env: dict[str, str], workspace: Path
+    offline_env: dict[str, str], workspace: Path
 ) -> None:
-    if uri == "MISSING":
-        uri = (workspace / "not_there.py").as_uri()
     async with lsp_session("visual-studio-code", env=offline_env, workspace=workspace) as client:
         assert isinstance(client, LspilotClient)
-        document = types.TextDocumentIdentifier(uri=uri)
-        start = types.Position(line=0, character=0)
-        hover = await client.text_document_hover_async(
-            types.HoverParams(text_document=document, position=start)
-        )
-        assert hover is None
-        actions = await client.text_document_code_action_async(
-            types.CodeActionParams(
-                text_document=document,
-                range=types.Range(start=start, end=start),
-                context=types.CodeActionContext(diagnostics=[]),
+        for case, uri in NEVER_OPENED.items():
+            if uri == "MISSING":
+                uri = (workspace / "not_there.py").as_uri()
+            document = types.TextDocumentIdentifier(uri=uri)
+            start = types.Position(line=0, character=0)
+            hover = await client.text_document_hover_async(
+                types.HoverParams(text_document=document, position=start)
             )
-        )
-        assert not actions
+            assert hover is None, case
+            actions = await client.text_document_code_action_async(
+                types.CodeActionParams(
+                    text_document=document,
+                    range=types.Range(start=start, end=start),
+                    context=types.CodeActionContext(diagnostics=[]),
+                )
+            )
+            assert not actions, case
         assert client.messages == []

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.e2e.conftest import run_lspilot
 from tests.fakes.model_server import FakeModelServer
 
-LSPILOT = [sys.executable, "-m", "lspilot"]
 CODE = '''def double(x: int) -> int:
     """Twice `x`."""
     return x * 2
@@ -21,10 +19,7 @@ def half(x: int) -> float:
 '''
 
 
-def lspilot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*LSPILOT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+lspilot = run_lspilot
 
 
 def test_stats_path_and_clear(

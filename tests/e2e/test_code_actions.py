@@ -11,18 +11,31 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from tests.e2e.conftest import CLIENT_IDS, CLIENTS, LspilotClient, lsp_session, range_of
+from tests.e2e.conftest import (  # noqa: F401 - importable from here, as before
+    CLIENT_IDS,
+    CLIENTS,
+    MODEL_TIMEOUT,
+    NO_CACHE,
+    QUIET,
+    SHARED,
+    FakeModelView,
+    LspilotClient,
+    SharedSessions,
+    action_session,
+    actions_at,
+    fenced,
+    perform,
+    pick,
+    range_of,
+    run_command,
+)
 from tests.fakes.model_server import FakeModelServer, Reply, message_text
-
-# Review diagnostics would call the model on open; these tests count model calls exactly.
-QUIET = {"diagnostics": {"enabled": False}}
 
 SAMPLE = '''import asyncio
 import functools
@@ -81,98 +94,23 @@ def variant(name: str) -> str:
     return SAMPLE
 
 
-def fenced(code: str, language: str = "python") -> str:
-    return f"```{language}\n{code}\n```"
-
-
 @pytest.fixture(params=[True, False], ids=["resolve", "command"])
 def resolve(request: pytest.FixtureRequest) -> bool:
     """With and without codeAction/resolve support."""
     return bool(request.param)
 
 
-@contextlib.asynccontextmanager
-async def session(
-    client_name: str, env: dict[str, str], workspace: Path, resolve: bool, **kw: Any
-) -> AsyncIterator[LspilotClient]:
-    async with lsp_session(
-        client_name, env=env, workspace=workspace, resolve=resolve, init_options=QUIET, **kw
-    ) as client:
-        # These tests build CodeActions with a `command` (explain, command mode).
-        # lsprotocol's client-side hook takes any object with a "command" key for a Command;
-        # a CodeAction's command is an object, a Command's is a string.
-        converter = client.protocol._converter
-
-        def hook(obj: Any, _: type) -> types.Command | types.CodeAction:
-            if isinstance(obj.get("command"), str):
-                return converter.structure(obj, types.Command)
-            return converter.structure(obj, types.CodeAction)
-
-        converter.register_structure_hook(types.Command | types.CodeAction, hook)
-        yield client
+# The shared helpers live in tests/e2e/conftest.py; these names stay importable from here.
+session = action_session
 
 
-async def actions_at(
-    client: LspilotClient,
-    uri: str,
-    start: int,
-    end: int | None = None,
-    diagnostics: list[types.Diagnostic] | None = None,
-    only: list[str] | None = None,
-) -> list[types.CodeAction]:
-    text = client.text(uri)
-    result = await client.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            range=range_of(text, start, start if end is None else end, client.position_encoding),
-            context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
-        )
-    )
-    assert result is not None
-    assert all(isinstance(a, types.CodeAction) for a in result)
-    return [a for a in result if isinstance(a, types.CodeAction)]
-
-
-def pick(actions: list[types.CodeAction], title: str) -> types.CodeAction:
-    found = [a for a in actions if a.title == title]
-    assert found, f"{title!r} not in {[a.title for a in actions]}"
-    return found[0]
-
-
-async def perform(client: LspilotClient, uri: str, action: types.CodeAction) -> bool:
-    """Carry out `action` as an editor would; whether an edit was applied."""
-    edit = action.edit
-    if edit is None and action.data is not None:
-        resolved = await client.code_action_resolve_async(action)
-        edit = resolved.edit
-    if edit is not None:
-        client.apply_workspace_edit(edit)  # raises on a stale version or a bad range
-    elif action.command is not None:
-        seen = len(client.applied_edits)
-        await run_command(client, action.command)
-        if len(client.applied_edits) == seen:
-            return False
-    else:
-        return False
-    # Tell the server what the buffer now is, as an editor's didChange would.
-    client.change_doc(uri, client.text(uri))
-    return True
-
-
-async def run_command(client: LspilotClient, command: types.Command) -> None:
-    """Execute an action's command and wait until its background work has finished.
-
-    The command is answered at once; the status sent after the work (its edit or message
-    already out) counts it as finished.
-    """
-    runs = getattr(client, "actions_run", 0) + 1
-    client.actions_run = runs  # type: ignore[attr-defined]
-    await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=command.command, arguments=command.arguments)
-    )
-    await client.wait_for_status(
-        lambda status: status.get("actions", {}).get("finished", 0) >= runs
-    )
+def shared_session(
+    shared_sessions: SharedSessions, client_name: str, resolve: bool
+) -> contextlib.AbstractAsyncContextManager[LspilotClient]:
+    """The module's server for this client and resolve support (review diagnostics off, no
+    cache: each test's actions ask the model, whatever ran before); the test's documents are
+    closed after it."""
+    return shared_sessions.use(client_name, resolve=resolve, init_options=NO_CACHE)
 
 
 def docstring_of(text: str, name: str) -> str | None:
@@ -188,14 +126,14 @@ def docstring_of(text: str, name: str) -> str | None:
 # ---- listing ------------------------------------------------------------------------------
 
 
+@SHARED
 async def test_listing_is_free_and_offers_what_applies(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
         find = client.find
 
@@ -240,98 +178,113 @@ async def test_listing_is_free_and_offers_what_applies(
                 assert action.data is not None and action.command is None
             else:
                 assert action.command is not None and action.command.command == "lspilot.runAction"
-        assert model_server.chat_requests() == []
+        assert shared_model.chat_requests() == []
 
 
 # ---- document -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("flavour", ["lf", "crlf", "tabs", "unicode"])
+FLAVOURS = ["lf", "crlf", "tabs", "unicode"]
+
+
+@SHARED
 async def test_document_generate_and_fix_land_right(
     client_name: str,
     resolve: bool,
-    flavour: str,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
+        for flavour in FLAVOURS:
+            try:
+                await document_generate_and_fix(client, flavour, shared_model)
+            except AssertionError as exc:
+                exc.add_note(f"flavour: {flavour}")
+                raise
+
+
+async def document_generate_and_fix(
+    client: LspilotClient, flavour: str, model_server: FakeModelServer
+) -> None:
+    """Document, update, generate and fix in one flavour of SAMPLE: each lands right."""
     original = variant(flavour)
     newline = "\r\n" if flavour == "crlf" else "\n"
-    async with session(client_name, model_env, workspace, resolve) as client:
-        uri = client.open_doc("sample.py", original)
+    asked = len(model_server.chat_requests())
+    uri = client.open_doc(f"sample_{flavour}.py", original)
 
-        # Document a decorated async function (answer wrapped in prose and a fence).
-        model_server.script("Here is the docstring:\n" + fenced(f'"""{FETCH_DOC}"""'))
-        actions = await actions_at(client, uri, client.find(uri, "await asyncio"))
-        assert await perform(client, uri, pick(actions, "Document fetch"))
-        assert docstring_of(client.text(uri), "fetch") == FETCH_DOC
+    # Document a decorated async function (answer wrapped in prose and a fence).
+    model_server.script("Here is the docstring:\n" + fenced(f'"""{FETCH_DOC}"""'))
+    actions = await actions_at(client, uri, client.find(uri, "await asyncio"))
+    assert await perform(client, uri, pick(actions, "Document fetch"))
+    assert docstring_of(client.text(uri), "fetch") == FETCH_DOC
 
-        # A one-line body is split.
-        model_server.script(f"<think>short</think>{ONE_DOC}")
-        actions = await actions_at(client, uri, client.find(uri, "return x"))
-        assert await perform(client, uri, pick(actions, "Document one"))
-        assert docstring_of(client.text(uri), "one") == ONE_DOC
+    # A one-line body is split.
+    model_server.script(f"<think>short</think>{ONE_DOC}")
+    actions = await actions_at(client, uri, client.find(uri, "return x"))
+    assert await perform(client, uri, pick(actions, "Document one"))
+    assert docstring_of(client.text(uri), "one") == ONE_DOC
 
-        # A nested method's docstring is replaced in place, keeping its quotes.
-        model_server.script(METHOD_DOC)
-        actions = await actions_at(client, uri, client.find(uri, "return value"))
-        assert await perform(client, uri, pick(actions, "Update docstring of method"))
-        text = client.text(uri)
-        assert docstring_of(text, "method") == METHOD_DOC
-        assert "Old doc" not in text and "'''Return the value." in text
+    # A nested method's docstring is replaced in place, keeping its quotes.
+    model_server.script(METHOD_DOC)
+    actions = await actions_at(client, uri, client.find(uri, "return value"))
+    assert await perform(client, uri, pick(actions, "Update docstring of method"))
+    text = client.text(uri)
+    assert docstring_of(text, "method") == METHOD_DOC
+    assert "Old doc" not in text and "'''Return the value." in text
 
-        # Generate below the comment, inside the body, at its indentation (answer over-indented).
-        model_server.script(fenced("        " + TOTAL_CODE.replace("\n", "\n        ")))
-        actions = await actions_at(client, uri, client.find(uri, "# sum the numbers"))
-        assert await perform(client, uri, pick(actions, "Generate code from comment"))
-        text = client.text(uri)
-        unit = "\t" if flavour == "tabs" else "    "
-        expected = newline.join(
-            [
-                "def total(xs):",
-                f"{unit}# sum the numbers in xs",
-                f"{unit}s = 0",
-                f"{unit}for x in xs:",
-                f"{unit}{unit}s += x",
-                f"{unit}return s",
-                f"{unit}pass",
-            ]
-        )
-        assert expected in text
+    # Generate below the comment, inside the body, at its indentation (answer over-indented).
+    model_server.script(fenced("        " + TOTAL_CODE.replace("\n", "\n        ")))
+    actions = await actions_at(client, uri, client.find(uri, "# sum the numbers"))
+    assert await perform(client, uri, pick(actions, "Generate code from comment"))
+    text = client.text(uri)
+    unit = "\t" if flavour == "tabs" else "    "
+    expected = newline.join(
+        [
+            "def total(xs):",
+            f"{unit}# sum the numbers in xs",
+            f"{unit}s = 0",
+            f"{unit}for x in xs:",
+            f"{unit}{unit}s += x",
+            f"{unit}return s",
+            f"{unit}pass",
+        ]
+    )
+    assert expected in text
 
-        # Fix another server's diagnostic: the enclosing function is rewritten.
-        start = client.find(uri, "a + b")
-        diagnostic = types.Diagnostic(
-            range=range_of(text, start, start + 5, client.position_encoding),
-            message="Possible overflow",
-            source="mylinter",
-        )
-        model_server.script(fenced("def add(a, b):\n    return int(a) + int(b)"))
-        actions = await actions_at(client, uri, start, diagnostics=[diagnostic])
-        line = diagnostic.range.start.line + 1
-        assert await perform(client, uri, pick(actions, f"Fix: Possible overflow (line {line})"))
-        text = client.text(uri)
-        assert "return int(a) + int(b)" in text
-        assert "Possible overflow" in model_server.prompt_text(model_server.chat_requests()[-1])
+    # Fix another server's diagnostic: the enclosing function is rewritten.
+    start = client.find(uri, "a + b")
+    diagnostic = types.Diagnostic(
+        range=range_of(text, start, start + 5, client.position_encoding),
+        message="Possible overflow",
+        source="mylinter",
+    )
+    model_server.script(fenced("def add(a, b):\n    return int(a) + int(b)"))
+    actions = await actions_at(client, uri, start, diagnostics=[diagnostic])
+    line = diagnostic.range.start.line + 1
+    assert await perform(client, uri, pick(actions, f"Fix: Possible overflow (line {line})"))
+    text = client.text(uri)
+    assert "return int(a) + int(b)" in text
+    assert "Possible overflow" in model_server.prompt_text(model_server.chat_requests()[-1])
 
-        ast.parse(text)
-        if flavour == "crlf":
-            assert "\n" not in text.replace("\r\n", "")
-        if flavour == "tabs":
-            assert not [line for line in text.split("\n") if line.startswith(" ")]
-        if flavour == "unicode":
-            assert "# 少し待つ 🐍" in text and "Outer 📦 doc." in text
-        assert len(model_server.chat_requests()) == 5
+    ast.parse(text)
+    if flavour == "crlf":
+        assert "\n" not in text.replace("\r\n", "")
+    if flavour == "tabs":
+        assert not [line for line in text.split("\n") if line.startswith(" ")]
+    if flavour == "unicode":
+        assert "# 少し待つ 🐍" in text and "Outer 📦 doc." in text
+    assert len(model_server.chat_requests()) - asked == 5
+    client.close_doc(uri)
 
 
+@SHARED
 async def test_document_many_definitions_at_once(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
 
         def answer(body: dict[str, Any]) -> str:
@@ -342,7 +295,7 @@ async def test_document_many_definitions_at_once(
                 return FETCH_DOC
             return ONE_DOC
 
-        model_server.responder = answer
+        shared_model.responder = answer
         actions = await actions_at(
             client, uri, client.find(uri, "def add"), client.find(uri, "class")
         )
@@ -351,27 +304,27 @@ async def test_document_many_definitions_at_once(
         assert docstring_of(text, "add") == "Add.\n\nArgs:\n    a: A.\n    b: B."
         assert docstring_of(text, "fetch") == FETCH_DOC
         assert docstring_of(text, "one") == ONE_DOC
-        assert len(model_server.chat_requests()) == 3
+        assert len(shared_model.chat_requests()) == 3
 
 
+@SHARED
 async def test_docstring_parameter_mismatch_gets_one_repair_round(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
-        model_server.script(
+        shared_model.script(
             "Add.\n\nArgs:\n    a: A.\n    c: C.", "Add.\n\nArgs:\n    a: A.\n    b: B."
         )
         actions = await actions_at(client, uri, client.find(uri, "a + b"))
         assert await perform(client, uri, pick(actions, "Document add"))
         assert docstring_of(client.text(uri), "add") == "Add.\n\nArgs:\n    a: A.\n    b: B."
-        first, second = model_server.chat_requests()
-        assert "rejected" not in model_server.prompt_text(first)
-        repair = model_server.prompt_text(second)
+        first, second = shared_model.chat_requests()
+        assert "rejected" not in shared_model.prompt_text(first)
+        repair = shared_model.prompt_text(second)
         assert (
             "does not document `b`" in repair and "`c`, which the signature does not have" in repair
         )
@@ -404,17 +357,17 @@ def _rotated(cases: list[Any]) -> list[Any]:
 
 
 @pytest.mark.parametrize(("client_name", "resolve", "kind"), _rotated(list(GARBAGE)))
+@SHARED
 async def test_garbage_answers_are_cleaned(
     client_name: str,
     resolve: bool,
     kind: str,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
-        model_server.script(GARBAGE[kind])
+        shared_model.script(GARBAGE[kind])
         actions = await actions_at(client, uri, client.find(uri, "# sum the numbers"))
         assert await perform(client, uri, pick(actions, "Generate code from comment"))
         text = client.text(uri)
@@ -423,7 +376,7 @@ async def test_garbage_answers_are_cleaned(
             "    # sum the numbers in xs\n    s = 0\n    for x in xs:\n        s += x\n"
             "    return s\n    pass\n"
         ) in text
-        assert len(model_server.chat_requests()) == 1
+        assert len(shared_model.chat_requests()) == 1
 
 
 UNUSABLE = {
@@ -470,7 +423,7 @@ async def test_document_changed_during_generation(
     release = threading.Event()
 
     def answer(body: dict[str, Any]) -> str:
-        release.wait(30)  # hang guard; the test releases it
+        release.wait(MODEL_TIMEOUT)  # hang guard; the test releases it
         return fenced(TOTAL_CODE)
 
     model_server.responder = answer
@@ -480,7 +433,7 @@ async def test_document_changed_during_generation(
         running = asyncio.create_task(
             perform(client, uri, pick(actions, "Generate code from comment"))
         )
-        assert await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=MODEL_TIMEOUT)
         if touch_target:
             at = client.find(uri, "numbers in xs")
             client.edit_doc(uri, at, at + len("numbers"), "values")
@@ -516,11 +469,11 @@ async def test_cancel_request_aborts_the_model_request(
                 types.CODE_ACTION_RESOLVE, action, msg_id="resolve-to-cancel"
             )
         )
-        assert await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=MODEL_TIMEOUT)
         client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="resolve-to-cancel"))
         with pytest.raises(JsonRpcException):
-            await asyncio.wait_for(pending, 15)
-        assert await model_server.await_disconnect(timeout=15)
+            await asyncio.wait_for(pending, MODEL_TIMEOUT)
+        assert await model_server.await_disconnect(timeout=MODEL_TIMEOUT)
         assert client.text(uri) == SAMPLE
 
 
@@ -550,9 +503,9 @@ async def test_progress_is_shown_and_its_cancel_aborts_the_request(
         token, begin = await client.wait_for(begun, what="progress begin")
         assert begin.cancellable is True
         assert begin.title == "lspilot: Generate code from comment"
-        assert await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=MODEL_TIMEOUT)
         client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
-        assert await model_server.await_disconnect(timeout=15)
+        assert await model_server.await_disconnect(timeout=MODEL_TIMEOUT)
         assert not await running
         reports = await client.wait_for_progress_end(token)
         assert isinstance(reports[-1], types.WorkDoneProgressEnd)
@@ -590,14 +543,14 @@ async def test_explain_never_edits(
         assert "def add(a, b)" in model_server.prompt_text(model_server.chat_requests()[0])
 
 
+@SHARED
 async def test_own_diagnostic_fix_applies_without_a_model(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("sample.py", SAMPLE)
         ours = types.Diagnostic(
             range=client.range_of(uri, "a + b"),
@@ -610,7 +563,7 @@ async def test_own_diagnostic_fix_applies_without_a_model(
         assert fix.is_preferred and fix.edit is not None
         assert await perform(client, uri, fix)
         assert "    return sum((a, b))\n" in client.text(uri)
-        assert model_server.chat_requests() == []
+        assert shared_model.chat_requests() == []
 
 
 async def test_offline_engine_documents_and_does_not_offer_generate(
@@ -626,24 +579,24 @@ async def test_offline_engine_documents_and_does_not_offer_generate(
         assert doc is not None and "url" in doc and "retries" in doc
 
 
+@SHARED
 async def test_javascript_gets_jsdoc_above_and_code_below_comments(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
     source = "class Cart {\n  total(items) {\n    // sum the prices\n  }\n}\n"
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_session(shared_sessions, client_name, resolve) as client:
         uri = client.open_doc("cart.js", source, language_id="javascript")
-        model_server.script("/**\n * Sum the prices.\n * @param {Item[]} items The items.\n */")
+        shared_model.script("/**\n * Sum the prices.\n * @param {Item[]} items The items.\n */")
         actions = await actions_at(client, uri, client.find(uri, "total"))
         assert await perform(client, uri, pick(actions, "Document total"))
         assert client.text(uri) == (
             "class Cart {\n  /**\n   * Sum the prices.\n   * @param {Item[]} items The items.\n"
             "   */\n  total(items) {\n    // sum the prices\n  }\n}\n"
         )
-        model_server.script(fenced("return items.reduce((s, i) => s + i.price, 0);", "js"))
+        shared_model.script(fenced("return items.reduce((s, i) => s + i.price, 0);", "js"))
         actions = await actions_at(client, uri, client.find(uri, "// sum"))
         assert await perform(client, uri, pick(actions, "Generate code from comment"))
         assert client.text(uri).endswith(

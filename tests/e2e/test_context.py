@@ -14,6 +14,7 @@ import pytest
 from lsprotocol import types
 from pygls.uris import from_fs_path
 from tests.e2e.conftest import WAIT_TIMEOUT, LspilotClient, lsp_session, wait_for
+from tests.e2e.conftest import hover_text as hover_on
 from tests.fakes.model_server import FakeModelServer
 
 MAIN = '''import json
@@ -76,9 +77,9 @@ def shop(workspace: Path) -> Path:
 
 
 @pytest.fixture
-def model_env(model_env: dict[str, str]) -> dict[str, str]:
+def model_env(quiet_model_env: dict[str, str]) -> dict[str, str]:
     """Review diagnostics off: every model request these tests count is a hover's."""
-    return {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
+    return quiet_model_env
 
 
 async def index_ready(client: LspilotClient, timeout: float = WAIT_TIMEOUT) -> dict[str, Any]:  # noqa: ASYNC109
@@ -86,18 +87,6 @@ async def index_ready(client: LspilotClient, timeout: float = WAIT_TIMEOUT) -> d
     return await client.wait_for_status(
         lambda s: bool((s.get("context") or {}).get("ready")), timeout=timeout
     )
-
-
-async def hover_on(client: LspilotClient, uri: str, needle: str) -> str:
-    offset = client.find(uri, needle) + 1
-    result = await client.text_document_hover_async(
-        types.HoverParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=client.position(uri, offset),
-        )
-    )
-    assert result is not None and isinstance(result.contents, types.MarkupContent)
-    return result.contents.value
 
 
 async def test_the_prompt_holds_the_helpers_signatures_and_docstrings_only(

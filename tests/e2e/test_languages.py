@@ -17,8 +17,17 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
-from tests.e2e.conftest import LspilotClient, lsp_session
-from tests.e2e.test_code_actions import actions_at, fenced, perform, pick, session
+from tests.e2e.conftest import (
+    SHARED,
+    LspilotClient,
+    SharedSessions,
+    actions_at,
+    fenced,
+    lsp_session,
+    perform,
+    pick,
+)
+from tests.e2e.conftest import action_session as session
 from tests.fakes.model_server import FakeModelServer
 
 from lspilot.syntax import language_of, parse
@@ -177,86 +186,89 @@ def _function_region(text: str, lang: Lang) -> str:
     return text[start:end]
 
 
+@SHARED
 async def test_code_actions(
-    lang: Lang, model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+    lang: Lang, shared_sessions: SharedSessions, shared_model_server: FakeModelServer
 ) -> None:
-    async with session("visual-studio-code", model_env, workspace, True) as client:
-        uri = _open(client, workspace, lang)
-        original = lang.text
+    # One server for every language (a file each): the counts are this test's differences.
+    fake = shared_model_server
+    client = await shared_sessions.get("visual-studio-code", resolve=True)
+    asked = len(fake.chat_requests())
+    uri = _open(client, shared_sessions.workspace, lang)
+    original = lang.text
 
-        # Document this: the first answer documents the wrong parameters, the repair fixes it.
-        model_server.script(lang.wrong_doc, lang.doc)
-        actions = await actions_at(client, uri, client.find(uri, lang.ret))
-        assert await perform(client, uri, pick(actions, f"Document {lang.total}"))
-        assert lang.doc_block in client.text(uri)
-        assert len(model_server.chat_requests()) == 2
-        documented = client.text(uri)
+    # Document this: the first answer documents the wrong parameters, the repair fixes it.
+    fake.script(lang.wrong_doc, lang.doc)
+    actions = await actions_at(client, uri, client.find(uri, lang.ret))
+    assert await perform(client, uri, pick(actions, f"Document {lang.total}"))
+    assert lang.doc_block in client.text(uri)
+    assert len(fake.chat_requests()) - asked == 2
+    documented = client.text(uri)
 
-        # An existing doc comment is replaced.
-        model_server.script(lang.update)
-        actions = await actions_at(client, uri, client.find(uri, "factor", 1))
-        assert await perform(client, uri, pick(actions, f"Update docstring of {lang.scale}"))
-        assert lang.update_block in client.text(uri)
-        assert "Old note" not in client.text(uri) and "old note" not in client.text(uri)
-        client.change_doc(uri, documented)
+    # An existing doc comment is replaced.
+    fake.script(lang.update)
+    actions = await actions_at(client, uri, client.find(uri, "factor", 1))
+    assert await perform(client, uri, pick(actions, f"Update docstring of {lang.scale}"))
+    assert lang.update_block in client.text(uri)
+    assert "Old note" not in client.text(uri) and "old note" not in client.text(uri)
+    client.change_doc(uri, documented)
 
-        # Generate from comment: code that breaks the syntax is refused and repaired.
-        broken = lang.code.rsplit("\n", 1)[0]
-        model_server.script(fenced(broken, lang.fence), fenced(lang.code, lang.fence))
-        before = len(model_server.chat_requests())
-        actions = await actions_at(client, uri, client.find(uri, "sum the prices"))
-        assert await perform(client, uri, pick(actions, "Generate code from comment"))
-        assert lang.code_block in client.text(uri)
-        assert len(model_server.chat_requests()) - before == 2
-        client.change_doc(uri, original)
+    # Generate from comment: code that breaks the syntax is refused and repaired.
+    broken = lang.code.rsplit("\n", 1)[0]
+    fake.script(fenced(broken, lang.fence), fenced(lang.code, lang.fence))
+    before = len(fake.chat_requests())
+    actions = await actions_at(client, uri, client.find(uri, "sum the prices"))
+    assert await perform(client, uri, pick(actions, "Generate code from comment"))
+    assert lang.code_block in client.text(uri)
+    assert len(fake.chat_requests()) - before == 2
+    client.change_doc(uri, original)
 
-        # Fix another server's diagnostic: the function is rewritten.
-        region = _function_region(original, lang)
-        fixed = region.replace(lang.ret, "sum")
-        model_server.script(fenced(textwrap.dedent(fixed), lang.fence))
-        diagnostic = types.Diagnostic(
-            range=client.range_of(uri, lang.ret), message="The result may be negative.", source="x"
-        )
-        actions = await actions_at(
-            client, uri, client.find(uri, lang.ret), diagnostics=[diagnostic]
-        )
-        line = diagnostic.range.start.line + 1  # Fix titles name the diagnostic's line
-        title = f"Fix: The result may be negative. (line {line})"
-        assert await perform(client, uri, pick(actions, title))
-        assert client.text(uri) == original.replace(region, fixed)
+    # Fix another server's diagnostic: the function is rewritten.
+    region = _function_region(original, lang)
+    fixed = region.replace(lang.ret, "sum")
+    fake.script(fenced(textwrap.dedent(fixed), lang.fence))
+    diagnostic = types.Diagnostic(
+        range=client.range_of(uri, lang.ret), message="The result may be negative.", source="x"
+    )
+    actions = await actions_at(client, uri, client.find(uri, lang.ret), diagnostics=[diagnostic])
+    line = diagnostic.range.start.line + 1  # Fix titles name the diagnostic's line
+    title = f"Fix: The result may be negative. (line {line})"
+    assert await perform(client, uri, pick(actions, title))
+    assert client.text(uri) == original.replace(region, fixed)
 
-        # Explain never edits.
-        model_server.script(f"`{lang.total}` **adds** prices.")
-        actions = await actions_at(client, uri, client.find(uri, "sum", 1))
-        edits = len(client.applied_edits)
-        assert not await perform(client, uri, pick(actions, f"Explain {lang.total}"))
-        assert len(client.applied_edits) == edits
-        if not client.shown_documents:
-            await client.wait_for(lambda: client.shown_documents, what="showDocument")
-        prompt = model_server.prompt_text(model_server.chat_requests()[-1])
-        assert "sum the prices" in prompt
+    # Explain never edits.
+    fake.script(f"`{lang.total}` **adds** prices.")
+    actions = await actions_at(client, uri, client.find(uri, "sum", 1))
+    edits, shown = len(client.applied_edits), len(client.shown_documents)
+    assert not await perform(client, uri, pick(actions, f"Explain {lang.total}"))
+    assert len(client.applied_edits) == edits
+    await client.wait_for(lambda: len(client.shown_documents) > shown, what="showDocument")
+    prompt = fake.prompt_text(fake.chat_requests()[-1])
+    assert "sum the prices" in prompt
 
 
+@SHARED
 async def test_hover_explains_the_definition(
-    lang: Lang, model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+    lang: Lang, shared_sessions: SharedSessions, shared_model_server: FakeModelServer
 ) -> None:
-    model_server.responder = lambda body: "It adds up the prices."
-    env = {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
-    async with lsp_session("neovim", env=env, workspace=workspace) as client:
-        uri = _open(client, workspace, lang)
-        use = client.text(uri).rindex(f"{lang.total}(") + 1  # the call in the last function
-        result = await client.text_document_hover_async(
-            types.HoverParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=client.position(uri, use),
-            )
+    # One server for every language (a file each; review diagnostics off).
+    shared_model_server.responder = lambda body: "It adds up the prices."
+    client = await shared_sessions.get("neovim")
+    asked = len(shared_model_server.chat_requests())
+    uri = _open(client, shared_sessions.workspace, lang)
+    use = client.text(uri).rindex(f"{lang.total}(") + 1  # the call in the last function
+    result = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=client.position(uri, use),
         )
-        assert result is not None and isinstance(result.contents, types.MarkupContent)
-        assert "It adds up the prices." in result.contents.value
-        assert f"{lang.total}(" in result.contents.value  # the signature, from the tree
-        assert result.range is not None and client.text_in(uri, result.range) == lang.total
-        requests = model_server.chat_requests()
-        assert len(requests) == 1 and lang.ret in model_server.prompt_text(requests[0])
+    )
+    assert result is not None and isinstance(result.contents, types.MarkupContent)
+    assert "It adds up the prices." in result.contents.value
+    assert f"{lang.total}(" in result.contents.value  # the signature, from the tree
+    assert result.range is not None and client.text_in(uri, result.range) == lang.total
+    requests = shared_model_server.chat_requests()[asked:]
+    assert len(requests) == 1 and lang.ret in shared_model_server.prompt_text(requests[0])
 
 
 def _review(lang: Lang) -> Any:

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from tests.e2e.conftest import LspilotClient, lsp_session
+from tests.e2e.conftest import hover_text, lsp_session, run_lspilot
 from tests.fakes.model_server import FakeModelServer, Reply
 
 SOURCE = '''def total(prices):
@@ -32,18 +30,6 @@ def review_or_explain(body: dict[str, Any]) -> Reply | str:
         issue = {"quote": QUOTE, "message": "Subtracts instead of adding.", "severity": "error"}
         return json.dumps({"issues": [{**issue, "fix": "result = result + price"}]})
     return "`total` adds up the prices."
-
-
-async def hover_text(client: LspilotClient, uri: str, needle: str) -> str:
-    offset = client.find(uri, needle) + 1
-    result = await client.text_document_hover_async(
-        types.HoverParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=client.position(uri, offset),
-        )
-    )
-    assert result is not None and isinstance(result.contents, types.MarkupContent)
-    return result.contents.value
 
 
 async def test_review_and_hover_work_against_a_llama_cpp_like_server(
@@ -74,12 +60,11 @@ async def test_review_and_hover_work_against_a_llama_cpp_like_server(
 
 
 async def test_a_hover_cut_short_is_marked_and_asked_again(
-    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+    quiet_model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
 ) -> None:
     model_server.mimic_llama_cpp = True
     model_server.script(Reply(content="`total` adds", finish_reason=None), "`total` adds up.")
-    env = {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
-    async with lsp_session(env=env, workspace=workspace) as client:
+    async with lsp_session(env=quiet_model_env, workspace=workspace) as client:
         uri = client.open_doc(workspace / "prices.py", SOURCE)
         first = await hover_text(client, uri, "total")
         assert "`total` adds" in first and "cut short" in first
@@ -89,11 +74,10 @@ async def test_a_hover_cut_short_is_marked_and_asked_again(
 
 
 async def test_a_docstring_cut_short_changes_nothing_and_says_so(
-    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+    quiet_model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
 ) -> None:
     model_server.responder = lambda body: Reply(content="Add up the", finish_reason="length")
-    env = {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
-    async with lsp_session(env=env, workspace=workspace) as client:
+    async with lsp_session(env=quiet_model_env, workspace=workspace) as client:
         uri = client.open_doc(workspace / "prices.py", SOURCE)
         before = client.text(uri)
         offset = client.find(uri, "total") + 1
@@ -130,28 +114,12 @@ def test_check_fails_when_no_chunk_got_a_usable_answer(
 ) -> None:
     model_server.responder = lambda body: "I cannot review this, sorry."
     (tmp_path / "prices.py").write_text(SOURCE, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "lspilot", "check", "prices.py", "--format", "sarif"],
-        cwd=tmp_path,
-        env=model_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_lspilot(model_env, tmp_path, "check", "prices.py", "--format", "sarif")
     assert result.returncode == 2, result.stdout + result.stderr
     run = json.loads(result.stdout)["runs"][0]
     assert run["invocations"][0]["executionSuccessful"] is False
     assert "Traceback" not in result.stderr
-    text = subprocess.run(
-        [sys.executable, "-m", "lspilot", "check", "prices.py"],
-        cwd=tmp_path,
-        env=model_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    text = run_lspilot(model_env, tmp_path, "check", "prices.py")
     assert text.returncode == 2
     assert "got a usable answer" in text.stdout
 
@@ -160,15 +128,7 @@ def test_doctor_says_what_a_llama_cpp_like_server_supports(
     model_env: dict[str, str], tmp_path: Path, model_server: FakeModelServer
 ) -> None:
     model_server.mimic_llama_cpp = True
-    result = subprocess.run(
-        [sys.executable, "-m", "lspilot", "doctor"],
-        cwd=tmp_path,
-        env=model_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_lspilot(model_env, tmp_path, "doctor")
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "ok    streaming: answers stream and say when they are finished" in out
@@ -183,14 +143,6 @@ def test_doctor_says_what_a_llama_cpp_like_server_supports(
 def test_doctor_on_a_full_featured_endpoint_warns_of_nothing(
     model_env: dict[str, str], tmp_path: Path, model_server: FakeModelServer
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "lspilot", "doctor"],
-        cwd=tmp_path,
-        env=model_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_lspilot(model_env, tmp_path, "doctor")
     assert "ok    usage: reported in the stream" in result.stdout
     assert "ok    review JSON: lspilot will use a JSON schema" in result.stdout

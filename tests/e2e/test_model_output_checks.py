@@ -15,8 +15,18 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
-from tests.e2e.conftest import LspilotClient, lsp_session
-from tests.e2e.test_code_actions import actions_at, fenced, perform, pick, session
+from tests.e2e.conftest import (
+    NO_CACHE,
+    SHARED,
+    FakeModelView,
+    LspilotClient,
+    SharedSessions,
+    actions_at,
+    fenced,
+    lsp_session,
+    perform,
+    pick,
+)
 from tests.fakes.model_server import FakeModelServer
 
 # Built at run time so no fixture looks like a real key.
@@ -44,12 +54,12 @@ def sent_prompts(model_server: FakeModelServer) -> str:
     return "\n".join(model_server.prompt_text(r) for r in model_server.chat_requests())
 
 
+@SHARED
 async def test_placeholder_in_a_fix_is_put_back_to_the_secret(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
     def answer(body: dict[str, Any]) -> str:
         # The model rewrites the code it saw, placeholder included.
@@ -61,8 +71,8 @@ async def test_placeholder_in_a_fix_is_put_back_to_the_secret(
             "    return open_client(host, key, timeout=5)"
         )
 
-    model_server.responder = answer
-    async with session(client_name, model_env, workspace, resolve) as client:
+    shared_model.responder = answer
+    async with shared_sessions.use(client_name, resolve=resolve, init_options=NO_CACHE) as client:
         uri = client.open_doc("conn.py", SOURCE)
         diagnostic = foreign(client, uri, "open_client(host, key)", "No timeout given")
         actions = await actions_at(
@@ -72,21 +82,21 @@ async def test_placeholder_in_a_fix_is_put_back_to_the_secret(
         text = client.text(uri)
         assert f'key = "{SECRET}"' in text and "timeout=5" in text
         assert "«redacted" not in text
-    assert SECRET not in sent_prompts(model_server)
+    assert SECRET not in sent_prompts(shared_model)
 
 
+@SHARED
 async def test_a_placeholder_that_stands_for_nothing_is_refused(
     client_name: str,
     resolve: bool,
-    model_env: dict[str, str],
-    workspace: Path,
-    model_server: FakeModelServer,
+    shared_sessions: SharedSessions,
+    shared_model: FakeModelView,
 ) -> None:
     # A placeholder the input did not produce (invented, or another kind): never lands.
-    model_server.responder = lambda body: fenced(
+    shared_model.responder = lambda body: fenced(
         'def connect(host):\n    key = "«redacted:github-token»"\n    return open_client(host, key)'
     )
-    async with session(client_name, model_env, workspace, resolve) as client:
+    async with shared_sessions.use(client_name, resolve=resolve, init_options=NO_CACHE) as client:
         uri = client.open_doc("conn.py", SOURCE)
         diagnostic = foreign(client, uri, "open_client(host, key)", "No timeout given")
         actions = await actions_at(
@@ -96,7 +106,7 @@ async def test_a_placeholder_that_stands_for_nothing_is_refused(
         message = await client.wait_for_message(r"redaction placeholder")
         assert message.type == types.MessageType.Warning
         assert client.text(uri) == SOURCE
-        assert len(model_server.chat_requests()) == 2  # the answer and one repair round
+        assert len(shared_model.chat_requests()) == 2  # the answer and one repair round
 
 
 REVIEWED = """def add(a, b):
@@ -183,10 +193,11 @@ async def test_review_fixes_are_cleaned_and_validated(
                 assert action.edit is None and not action.is_preferred
 
 
+@SHARED
 async def test_fix_is_listed_only_for_diagnostics_on_the_requested_lines(
-    client_name: str, model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+    client_name: str, shared_sessions: SharedSessions, shared_model: FakeModelView
 ) -> None:
-    async with session(client_name, model_env, workspace, True) as client:
+    async with shared_sessions.use(client_name, resolve=True, init_options=NO_CACHE) as client:
         uri = client.open_doc("calc.py", REVIEWED)
         # eglot sends every diagnostic of the file with every request.
         everything = [
@@ -210,7 +221,7 @@ async def test_fix_is_listed_only_for_diagnostics_on_the_requested_lines(
             "Fix: Use a comprehension (line 6)",
             "Fix: Unused result (line 9)",
         ]
-    assert model_server.chat_requests() == []
+    assert shared_model.chat_requests() == []
 
 
 INJECTED = (
@@ -220,12 +231,12 @@ INJECTED = (
 )
 
 
+@SHARED
 async def test_hover_markdown_fetches_nothing(
-    client_name: str, model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+    client_name: str, shared_sessions: SharedSessions, shared_model: FakeModelView
 ) -> None:
-    model_server.responder = lambda body: INJECTED
-    env = {**model_env, "LSPILOT_HOVER__TIMEOUT_MS": "60000"}  # a hang guard, not a margin
-    async with session(client_name, env, workspace, True) as client:
+    shared_model.responder = lambda body: INJECTED
+    async with shared_sessions.use(client_name, resolve=True, init_options=NO_CACHE) as client:
         uri = client.open_doc("calc.py", REVIEWED + "\nadd(1, 2)\n")
         hover = await client.text_document_hover_async(
             types.HoverParams(

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.conftest import MODEL_TIMEOUT
 from tests.e2e.raw_lsp import RawClient, open_text, raw_session
 from tests.fakes.model_server import FakeModelServer, Reply, message_text
 
@@ -43,7 +44,7 @@ async def test_a_command_is_answered_before_the_model_and_its_edit_follows(
     release = threading.Event()
 
     def answer(body: dict[str, Any]) -> str:
-        release.wait(30)  # hang guard; the test releases it
+        release.wait(MODEL_TIMEOUT)  # hang guard; the test releases it
         return DOCSTRING
 
     model_server.responder = answer
@@ -59,7 +60,7 @@ async def test_a_command_is_answered_before_the_model_and_its_edit_follows(
         action = next(a for a in await menu(client, uri, 1, 11) if a["title"] == "Document add")
         ran = await client.call("workspace/executeCommand", action["command"])
         assert "result" in ran, ran
-        assert await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=MODEL_TIMEOUT)
         assert client.sent("workspace/applyEdit") == []  # the model has not answered yet
         release.set()
         edits = await client.wait_for(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lsprotocol import types
-from tests.e2e.conftest import LspilotClient, offset_at
+from tests.e2e.conftest import SHARED, LspilotClient, SharedSessions, offset_at
 
 ODD_BREAKS = "def alpha(x):\n    return x\f + 1\v\n\nbeta = 1\x85\u2028\u2029gamma = alpha(beta)\n"
 
@@ -43,36 +43,42 @@ def send_change(client: LspilotClient, uri: str, position: types.Position, text:
     )
 
 
+@SHARED
 async def test_incremental_changes_keep_the_servers_copy_exact(
-    client_name: str, offline_env: dict[str, str], open_session, workspace: Path
+    client_name: str, shared_sessions: SharedSessions
 ) -> None:
-    async with open_session(client_name, env=offline_env) as client:
-        uri = client.open_doc(workspace / "odd.py", ODD_BREAKS)
-        # Past the end of line 0: the end of that line, not the next one.
-        send_change(client, uri, types.Position(0, 99), "  # first")
-        # Lines that str.splitlines would split at \f, \v, \x85, U+2028/2029.
-        start = client.find(uri, "gamma")
-        client.edit_doc(uri, start, start, "delta = 2\n")
-        client.edit_doc(uri, client.find(uri, "+ 1"), client.find(uri, "+ 1") + 3, "+ 2")
-        for name in ("alpha(beta)", "beta)", "delta"):
-            hover = await hover_at(client, uri, name)
-            assert hover is not None and hover.range is not None, name
-            word = name.split("(")[0].rstrip(")")
-            assert client.text_in(uri, hover.range) == word
-        assert client.text(uri).startswith("def alpha(x):  # first\n")
+    # Read-only on a file of its own: the module's offline server for this client.
+    client = await shared_sessions.get(client_name, offline=True)
+    workspace = shared_sessions.workspace
+    uri = client.open_doc(workspace / "odd.py", ODD_BREAKS)
+    # Past the end of line 0: the end of that line, not the next one.
+    send_change(client, uri, types.Position(0, 99), "  # first")
+    # Lines that str.splitlines would split at \f, \v, \x85, U+2028/2029.
+    start = client.find(uri, "gamma")
+    client.edit_doc(uri, start, start, "delta = 2\n")
+    client.edit_doc(uri, client.find(uri, "+ 1"), client.find(uri, "+ 1") + 3, "+ 2")
+    for name in ("alpha(beta)", "beta)", "delta"):
+        hover = await hover_at(client, uri, name)
+        assert hover is not None and hover.range is not None, name
+        word = name.split("(")[0].rstrip(")")
+        assert client.text_in(uri, hover.range) == word
+    assert client.text(uri).startswith("def alpha(x):  # first\n")
 
 
+@SHARED
 async def test_an_insert_past_the_end_of_a_crlf_line(
-    client_name: str, offline_env: dict[str, str], open_session, workspace: Path
+    client_name: str, shared_sessions: SharedSessions
 ) -> None:
-    async with open_session(client_name, env=offline_env) as client:
-        uri = client.open_doc(workspace / "crlf.py", "x = 1\r\ny = x\r\n")
-        send_change(client, uri, types.Position(0, 50), " + 2")  # never between \r and \n
-        assert client.text(uri) == "x = 1 + 2\r\ny = x\r\n"
-        hover = await hover_at(client, uri, "x\r\n")
-        assert hover is not None and hover.range is not None
-        assert client.text_in(uri, hover.range) == "x"
-        assert hover.range.start.line == 1
+    # Read-only on a file of its own: the module's offline server for this client.
+    client = await shared_sessions.get(client_name, offline=True)
+    workspace = shared_sessions.workspace
+    uri = client.open_doc(workspace / "crlf.py", "x = 1\r\ny = x\r\n")
+    send_change(client, uri, types.Position(0, 50), " + 2")  # never between \r and \n
+    assert client.text(uri) == "x = 1 + 2\r\ny = x\r\n"
+    hover = await hover_at(client, uri, "x\r\n")
+    assert hover is not None and hover.range is not None
+    assert client.text_in(uri, hover.range) == "x"
+    assert hover.range.start.line == 1
 
 
 LONE = (
@@ -106,17 +112,19 @@ async def test_lone_surrogates_get_every_feature(
     assert not client.handler_errors
 
 
+@SHARED
 async def test_the_file_name_decides_the_language(
-    client_name: str, offline_env: dict[str, str], open_session, workspace: Path
+    client_name: str, shared_sessions: SharedSessions
 ) -> None:
     js = "/** Add two numbers. */\nfunction add(a, b) {\n  return a + b;\n}\n\nadd(1, 2);\n"
-    async with open_session(client_name, env=offline_env) as client:
-        # eglot sends one languageId for every buffer of a server.
-        uri = client.open_doc(workspace / "add.js", js, language_id="python")
-        hover = await hover_at(client, uri, "add(1")
-        assert hover is not None and isinstance(hover.contents, types.MarkupContent)
-        assert "function add(a, b)" in hover.contents.value
-        assert "```javascript" in hover.contents.value
+    client = await shared_sessions.get(client_name, offline=True)
+    workspace = shared_sessions.workspace
+    # eglot sends one languageId for every buffer of a server.
+    uri = client.open_doc(workspace / "add.js", js, language_id="python")
+    hover = await hover_at(client, uri, "add(1")
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "function add(a, b)" in hover.contents.value
+    assert "```javascript" in hover.contents.value
 
 
 async def test_lone_surrogates_reach_the_model_as_valid_json(

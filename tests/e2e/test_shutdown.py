@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import SERVER_CMD, SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT
+from tests.e2e.conftest import MODEL_TIMEOUT, SERVER_CMD, SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT
 from tests.e2e.raw_lsp import open_text as open_raw
 from tests.e2e.raw_lsp import raw_session
 from tests.fakes.model_server import FakeModelServer, Reply
@@ -33,14 +33,14 @@ async def test_shutdown_during_reviews_is_quiet_and_exits(
     async with raw_session(model_env, workspace) as client:
         uri = (workspace / "a.py").as_uri()
         open_raw(client, uri, SAMPLE)
-        assert await model_server.await_requests(1, timeout=15)
+        assert await model_server.await_requests(1, timeout=MODEL_TIMEOUT)
         answer = await client.call("shutdown")
         assert answer.get("result", "missing") is None, answer
         client.notify("exit")
         assert await client.ended() == 0
         # The stalled requests were cancelled, which is not the endpoint failing.
         assert client.sent("window/showMessage") == [], client.sent("window/showMessage")
-        assert await model_server.await_disconnect(timeout=15)
+        assert await model_server.await_disconnect(timeout=MODEL_TIMEOUT)
     assert CLOSED_FILE not in client.log
     assert "unreachable" not in client.log
 

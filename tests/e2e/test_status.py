@@ -8,23 +8,16 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 from tests.e2e.conftest import FAKE_API_KEY, LspilotClient, lsp_session
+from tests.e2e.conftest import lspilot_status as status
 from tests.fakes.model_server import FakeModelServer, Reply
 
 SOURCE = "def add(a, b):\n    return a + b\n\n\ntotal = add(1, 2)\n"
 
 
 @pytest.fixture
-def model_env(model_env: dict[str, str]) -> dict[str, str]:
+def model_env(quiet_model_env: dict[str, str]) -> dict[str, str]:
     """Review diagnostics off: the only model requests are the hovers these tests make."""
-    return {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
-
-
-async def status(client: LspilotClient, *args: object) -> dict:
-    result = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="lspilot.status", arguments=list(args))
-    )
-    assert isinstance(result, dict)
-    return result
+    return quiet_model_env
 
 
 async def hover_add(client: LspilotClient, uri: str) -> types.Hover | None:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lsprotocol import types
-from tests.e2e.conftest import LspilotClient, lsp_session, wait_for
+from tests.e2e.conftest import LspilotClient, hover_text, lsp_session, run_lspilot, wait_for
+from tests.e2e.conftest import lspilot_status as status
 from tests.fakes.model_server import FakeModelServer
 from tests.fakes.redis_server import RedisServer, redis_server_binary
 
@@ -101,26 +100,6 @@ async def wait_for_shared(redis: RedisServer, count: int) -> list[bytes]:
         STORE_TIMEOUT,
         what=f"{count} entries in the team cache",
     )
-
-
-async def status(client: LspilotClient) -> dict[str, Any]:
-    result = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="lspilot.status")
-    )
-    assert isinstance(result, dict)
-    return result
-
-
-async def hover_text(client: LspilotClient, uri: str, needle: str) -> str:
-    offset = client.find(uri, needle) + 1
-    result = await client.text_document_hover_async(
-        types.HoverParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=client.position(uri, offset),
-        )
-    )
-    assert result is not None and isinstance(result.contents, types.MarkupContent)
-    return result.contents.value
 
 
 async def wait_for_hits(client: LspilotClient, level: str, count: int) -> dict[str, Any]:
@@ -249,25 +228,12 @@ async def test_a_poisoned_entry_is_ignored(
         assert (await status(client))["cache"]["levels"]["shared"] == 0
 
 
-def lspilot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the real command line."""
-    return subprocess.run(
-        [sys.executable, "-m", "lspilot", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 async def test_check_fills_the_team_cache_for_the_editor(
     model_env: dict[str, str], workspace: Path, tmp_path: Path, redis: RedisServer, fake
 ) -> None:
     (workspace / "calc.py").write_text(SOURCE, encoding="utf-8")
     ci = team_env(model_env, redis, tmp_path / "cache-ci")
-    done = await asyncio.to_thread(lspilot, ci, workspace, "check", ".")
+    done = await asyncio.to_thread(run_lspilot, ci, workspace, "check", ".")
     assert done.returncode == 1, done.stderr  # the error-level issue in `add`
     assert ADD_ISSUE["message"] in done.stdout
     reviews = len(fake.chat_requests())
@@ -284,14 +250,14 @@ async def test_check_fills_the_team_cache_for_the_editor(
 
     # The command line: hits per level (kept across sessions), the namespace's size, doctor,
     # and clearing the namespace only.
-    stats = json.loads(lspilot(editor, workspace, "cache", "stats", "--json").stdout)
+    stats = json.loads(run_lspilot(editor, workspace, "cache", "stats", "--json").stdout)
     assert stats["levels"]["shared"] >= CHUNKS, stats
     assert stats["shared"]["state"] == "up" and stats["shared"]["entries"] == CHUNKS
-    doctor = lspilot(editor, workspace, "doctor", "--no-probe").stdout
+    doctor = run_lspilot(editor, workspace, "doctor", "--no-probe").stdout
     assert f"team cache {redis.url} namespace {NAMESPACE}: {CHUNKS} entries" in doctor
     other_team = b"lspilot:team-b:" + b"0" * 64
     redis.client().set(other_team, b"{}")
-    cleared = lspilot(editor, workspace, "cache", "clear", "--shared")
+    cleared = run_lspilot(editor, workspace, "cache", "clear", "--shared")
     assert cleared.stdout.strip() == f"removed {CHUNKS} shared answers from namespace {NAMESPACE}"
     assert shared_keys(redis) == []
     assert redis.client().exists(other_team) == 1  # another team's namespace is untouched

@@ -8,24 +8,18 @@ request, and the user is told once which keys were ignored and how to trust.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from tests.e2e.conftest import FAKE_API_KEY, TEST_MODEL, LspilotClient, lsp_session
+from tests.e2e.conftest import FAKE_API_KEY, TEST_MODEL, LspilotClient, lsp_session, run_lspilot
 from tests.fakes.model_server import FakeModelServer
 
-LSPILOT = [sys.executable, "-m", "lspilot"]
 SOURCE = 'def greet(name):\n    """Say hello."""\n    return "Hello " + name\n\n\ngreet("x")\n'
 
 
-def lspilot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*LSPILOT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+lspilot = run_lspilot
 
 
 @pytest.fixture

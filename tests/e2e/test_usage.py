@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
-from tests.e2e.conftest import LspilotClient, lsp_session, wait_for
+from tests.e2e.conftest import hover_text as hover_on
+from tests.e2e.conftest import lsp_session, wait_for
 from tests.fakes.model_server import FakeModelServer, Reply
 
 LSPILOT = [sys.executable, "-m", "lspilot"]
@@ -29,9 +30,9 @@ def f3(x):
 
 
 @pytest.fixture
-def model_env(model_env: dict[str, str]) -> dict[str, str]:
+def model_env(quiet_model_env: dict[str, str]) -> dict[str, str]:
     """Review diagnostics off: every model request is a hover's."""
-    return {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
+    return quiet_model_env
 
 
 def usage_lines(env: dict[str, str]) -> list[dict[str, Any]]:
@@ -39,17 +40,6 @@ def usage_lines(env: dict[str, str]) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-async def hover_on(client: LspilotClient, uri: str, needle: str) -> str:
-    result = await client.text_document_hover_async(
-        types.HoverParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=client.position(uri, client.find(uri, needle) + 1),
-        )
-    )
-    assert result is not None and isinstance(result.contents, types.MarkupContent)
-    return result.contents.value
 
 
 async def test_usage_log_and_report_match_the_model_servers_own_log(
