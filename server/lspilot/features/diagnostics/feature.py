@@ -35,10 +35,12 @@ from pygls.workspace import TextDocument
 from lspilot.features.diagnostics.report import to_diagnostics
 from lspilot.features.diagnostics.state import Plan, View
 from lspilot.review.debounce import Debouncer
-from lspilot.review.layout import ReviewStore, place
-from lspilot.review.runner import Planned, fill_from_cache, plan, review_missing
 
+# The review pass (layout, runner: syntax, the task models) is imported when a document is
+# first shown, not before `initialize` is answered (see lspilot.server.WARM_UP).
 if TYPE_CHECKING:
+    from lspilot.review.layout import ReviewStore
+    from lspilot.review.runner import Planned
     from lspilot.session import LspilotServer
 
 log = logging.getLogger("lspilot.diagnostics")
@@ -80,7 +82,9 @@ class ReviewDiagnostics:
         self._news: dict[str, asyncio.Event] = {}
         self._pulls: Counter[str] = Counter()  # pulls seen per document: a newer one wins
         self._closing = False
-        self._snapshot = self._review_settings()
+        # The review settings the documents are reviewed with; taken at the first open (the
+        # settings are not read before `initialize` is answered).
+        self._snapshot: dict[str, Any] | None = None
 
     # ---- mode and settings ---------------------------------------------------------------
 
@@ -111,6 +115,8 @@ class ReviewDiagnostics:
 
     def opened(self, uri: str) -> None:
         """A document was opened: show what is cached, review it if `open` is a trigger."""
+        if self._snapshot is None:
+            self._snapshot = self._review_settings()
         self.need_fill.add(uri)
         self.missed.pop(uri, None)
         doc = self._doc(uri)
@@ -198,6 +204,8 @@ class ReviewDiagnostics:
 
     async def _plan(self, doc: TextDocument) -> list[Planned] | None:
         """The chunks of `doc` at its current version (memoized per version and text)."""
+        from lspilot.review.runner import plan
+
         text = doc.source
         memo = self.plans.get(doc.uri)
         if memo is not None and memo.version == doc.version and memo.text == text:
@@ -218,6 +226,9 @@ class ReviewDiagnostics:
         Serves chunks from the assistant's cache first when an edit may have brought back
         text reviewed before. Returns None when the document is gone, excluded or disabled.
         """
+        from lspilot.review.layout import ReviewStore
+        from lspilot.review.runner import fill_from_cache
+
         assistant = await self.ls.get_assistant()
         for _ in range(VIEW_ATTEMPTS):
             doc = self._doc(uri)
@@ -243,6 +254,8 @@ class ReviewDiagnostics:
     def _compute(
         self, uri: str, doc: TextDocument, chunks: list[Planned], store: ReviewStore
     ) -> View:
+        from lspilot.review.layout import place
+
         settings = self.ls.settings.diagnostics
         placed, _ = place(chunks, store, settings.severity_floor, settings.max_issues_per_chunk)
         items = to_diagnostics(doc, placed, doc.version)
@@ -284,6 +297,8 @@ class ReviewDiagnostics:
 
     async def _review(self, uri: str) -> None:
         """Show what is known at once, then ask the model for the chunks not reviewed yet."""
+        from lspilot.review.runner import review_missing
+
         view = await self._view(uri)
         if view is None:
             return

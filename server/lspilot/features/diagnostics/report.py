@@ -7,8 +7,12 @@ from collections.abc import Sequence
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from typing import TYPE_CHECKING
+
 from lspilot.positions import lsp_range
-from lspilot.review.layout import PlacedIssue
+
+if TYPE_CHECKING:
+    from lspilot.review.layout import PlacedIssue
 
 SOURCE = "lspilot"
 
