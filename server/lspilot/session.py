@@ -258,7 +258,8 @@ class LspilotServer(LanguageServer):
         for name in modules:
             if name in sys.modules:
                 continue
-            while (quiet := time.monotonic() - protocol.last_message_at) < WARM_UP_QUIET_S:
+            # Waiting for the absence of messages: there is no event to wait on.
+            while (quiet := time.monotonic() - protocol.last_message_at) < WARM_UP_QUIET_S:  # noqa: ASYNC110
                 await asyncio.sleep(WARM_UP_QUIET_S - quiet)
             if self.closing:
                 return

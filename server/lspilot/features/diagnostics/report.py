@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
-
-from typing import TYPE_CHECKING
 
 from lspilot.positions import lsp_range
 
