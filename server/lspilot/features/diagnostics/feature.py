@@ -36,9 +36,7 @@ from lspilot.features.diagnostics.report import to_diagnostics
 from lspilot.features.diagnostics.state import Plan, View
 from lspilot.review.debounce import Debouncer
 
-# The review pass (layout, runner: syntax, the task models) is imported when a document is
-# first shown, not before `initialize` is answered (see lspilot.server.WARM_UP).
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the review pass is imported after `initialize` (lspilot.server.WARM_UP)
     from lspilot.review.layout import ReviewStore
     from lspilot.review.runner import Planned
     from lspilot.session import LspilotServer
@@ -82,9 +80,7 @@ class ReviewDiagnostics:
         self._news: dict[str, asyncio.Event] = {}
         self._pulls: Counter[str] = Counter()  # pulls seen per document: a newer one wins
         self._closing = False
-        # The review settings the documents are reviewed with; taken at the first open (the
-        # settings are not read before `initialize` is answered).
-        self._snapshot: dict[str, Any] | None = None
+        self._snapshot: dict[str, Any] | None = None  # the first settings_changed sets it
 
     # ---- mode and settings ---------------------------------------------------------------
 
@@ -115,8 +111,6 @@ class ReviewDiagnostics:
 
     def opened(self, uri: str) -> None:
         """A document was opened: show what is cached, review it if `open` is a trigger."""
-        if self._snapshot is None:
-            self._snapshot = self._review_settings()
         self.need_fill.add(uri)
         self.missed.pop(uri, None)
         doc = self._doc(uri)
@@ -423,38 +417,3 @@ class ReviewDiagnostics:
             log.debug("workspace/diagnostic/refresh failed: %s", exc)
         finally:
             self._refreshing = False
-
-
-def register(ls: LspilotServer) -> None:
-    """Wire review diagnostics into the server."""
-    feature = ReviewDiagnostics(ls)
-    ls.status_sections["diagnostics"] = lambda: dict(feature.counters)
-    ls.on_settings_changed.append(feature.settings_changed)
-    ls.on_close.append(feature.close)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    async def did_open(ls: LspilotServer, params: types.DidOpenTextDocumentParams) -> None:
-        feature.opened(params.text_document.uri)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    async def did_change(ls: LspilotServer, params: types.DidChangeTextDocumentParams) -> None:
-        feature.changed(params.text_document.uri)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    async def did_save(ls: LspilotServer, params: types.DidSaveTextDocumentParams) -> None:
-        feature.saved(params.text_document.uri)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    async def did_close(ls: LspilotServer, params: types.DidCloseTextDocumentParams) -> None:
-        feature.closed(params.text_document.uri)
-
-    @ls.feature(
-        types.TEXT_DOCUMENT_DIAGNOSTIC,
-        types.DiagnosticOptions(
-            identifier="lspilot", inter_file_dependencies=False, workspace_diagnostics=False
-        ),
-    )
-    async def diagnostic(
-        ls: LspilotServer, params: types.DocumentDiagnosticParams
-    ) -> types.DocumentDiagnosticReport:
-        return await feature.diagnostic(params)
