@@ -254,13 +254,11 @@ class LspilotServer(LanguageServer):
         each step short. Never raises (a module that fails to import is the request's to
         report).
         """
-        protocol: Any = self.protocol
+        began, spent, count = time.perf_counter(), 0.0, 0
         for name in modules:
             if name in sys.modules:
                 continue
-            # Waiting for the absence of messages: there is no event to wait on.
-            while (quiet := time.monotonic() - protocol.last_message_at) < WARM_UP_QUIET_S:  # noqa: ASYNC110
-                await asyncio.sleep(WARM_UP_QUIET_S - quiet)
+            await self._client_quiet(WARM_UP_QUIET_S)
             if self.closing:
                 return
             started = time.perf_counter()
@@ -269,8 +267,25 @@ class LspilotServer(LanguageServer):
             except Exception as exc:  # e.g. an optional dependency that is not installed
                 log.debug("warm-up: %s not imported: %r", name, exc)
             else:
+                count += 1
                 log.debug("warm-up: %s in %.0f ms", name, (time.perf_counter() - started) * 1e3)
+            spent += time.perf_counter() - started
             await asyncio.sleep(0)  # messages that arrived meanwhile come first
+        log.debug(
+            "warm-up done: %d module(s) imported in %.0f ms over %.1f s",
+            count,
+            spent * 1e3,
+            time.perf_counter() - began,
+        )
+
+    async def _client_quiet(self, quiet_s: float) -> None:
+        """Return once no message has come from the client for `quiet_s` seconds."""
+        protocol: Any = self.protocol
+        while True:
+            left = quiet_s - (time.monotonic() - protocol.last_message_at)
+            if left <= 0:
+                return
+            await asyncio.sleep(left)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run `coro` in the background, keep it referenced, log (never raise) its failure."""
