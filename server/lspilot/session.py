@@ -9,8 +9,11 @@ features in, so no feature imports the wiring.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
@@ -22,14 +25,13 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from lspilot import __version__
-from lspilot.assistant.tasks import Task
 from lspilot.logs import set_level
-from lspilot.settings import Settings, load_settings
 from lspilot.transport import LspilotProtocol, serve_stdio
 
 if TYPE_CHECKING:
     from lspilot.assistant import Assistant
     from lspilot.privacy import Privacy
+    from lspilot.settings import LoadedSettings, Settings
     from lspilot.syntax import Source
 
 log = logging.getLogger("lspilot.server")
@@ -43,6 +45,8 @@ PARSE_INLINE_LIMIT = 20_000
 # How long a request we send the client (showDocument, applyEdit, configuration, progress,
 # refresh) may go unanswered before we carry on without its answer.
 CLIENT_REPLY_TIMEOUT_S = 30.0
+# The warm-up imports a module only after the client has been quiet this long.
+WARM_UP_QUIET_S = 0.05
 
 
 class LspilotServer(LanguageServer):
@@ -50,7 +54,8 @@ class LspilotServer(LanguageServer):
 
     def __init__(self) -> None:
         super().__init__("lspilot", __version__, protocol_cls=LspilotProtocol)
-        self.settings = Settings()
+        # Validated on first use (`settings`): pydantic is not imported before `initialize`.
+        self._settings: Settings | None = None
         self.settings_problems: list[Any] = []
         self.settings_sources: dict[str, str] = {}
         self.root: Path | None = None
@@ -77,6 +82,20 @@ class LspilotServer(LanguageServer):
         self.status_sections: dict[str, StatusBuilder] = {}
 
     # ---- shared services -------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force.
+
+        Read after `initialized` (`reload_settings`); a request served before that (the
+        client's configuration is still on its way) gets them validated from what is known
+        (initializationOptions, the workspace files, the environment), with the same
+        messages: no request sees unvalidated settings.
+        """
+        if self._settings is None:
+            self._apply_settings(self._load_settings(self.pushed_config))
+        assert self._settings is not None
+        return self._settings
 
     @property
     def privacy(self) -> Privacy:
@@ -113,6 +132,7 @@ class LspilotServer(LanguageServer):
     async def start_assistant(self) -> None:
         """Select the engine and open the cache (called once, after `initialized`)."""
         from lspilot.assistant import create_assistant
+        from lspilot.model import Task
 
         assistant = await create_assistant(self.settings, self.root)
         self._assistant = assistant
@@ -224,6 +244,49 @@ class LspilotServer(LanguageServer):
 
     # ---- background work and errors ------------------------------------------------------
 
+    async def warm_up(self, modules: Iterable[str]) -> None:
+        """Import `modules` (in order) one at a time, each when the client is quiet.
+
+        What the features need (pydantic, the settings model, the parsers, ...) is not
+        imported before `initialize` is answered. A request that needs a module imports it
+        itself; otherwise it is imported here, between messages: an import holds the event
+        loop (and, in a thread, the GIL), so one module per step, listed leaves first, keeps
+        each step short. Never raises (a module that fails to import is the request's to
+        report).
+        """
+        began, spent, count = time.perf_counter(), 0.0, 0
+        for name in modules:
+            if name in sys.modules:
+                continue
+            await self._client_quiet(WARM_UP_QUIET_S)
+            if self.closing:
+                return
+            started = time.perf_counter()
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # e.g. an optional dependency that is not installed
+                log.debug("warm-up: %s not imported: %r", name, exc)
+            else:
+                count += 1
+                log.debug("warm-up: %s in %.0f ms", name, (time.perf_counter() - started) * 1e3)
+            spent += time.perf_counter() - started
+            await asyncio.sleep(0)  # messages that arrived meanwhile come first
+        log.debug(
+            "warm-up done: %d module(s) imported in %.0f ms over %.1f s",
+            count,
+            spent * 1e3,
+            time.perf_counter() - began,
+        )
+
+    async def _client_quiet(self, quiet_s: float) -> None:
+        """Return once no message has come from the client for `quiet_s` seconds."""
+        protocol: Any = self.protocol
+        while True:
+            left = quiet_s - (time.monotonic() - protocol.last_message_at)
+            if left <= 0:
+                return
+            await asyncio.sleep(left)
+
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run `coro` in the background, keep it referenced, log (never raise) its failure."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -302,14 +365,26 @@ class LspilotServer(LanguageServer):
             )
             if answer and isinstance(answer[0], dict):
                 client_config = answer[0]
-        loaded = load_settings(
-            self.root, init_options=self.init_options, client_config=client_config
-        )
-        old = self.settings
-        self.settings = loaded.settings
+        old = self._settings
+        self._apply_settings(self._load_settings(client_config))
+        if self._assistant is not None and old != self.settings:
+            self._reported.clear()
+            self._assistant.reconfigure(self.settings)
+        for callback in self.on_settings_changed:
+            callback()
+        self.notify_status()
+
+    def _load_settings(self, client_config: dict[str, Any] | None) -> LoadedSettings:
+        from lspilot.settings import load_settings
+
+        return load_settings(self.root, init_options=self.init_options, client_config=client_config)
+
+    def _apply_settings(self, loaded: LoadedSettings) -> None:
+        """Put `loaded` in force; tell the user about each problem not told before."""
+        self._settings = loaded.settings
         self.settings_sources = loaded.sources
         self._privacy = None
-        set_level(self.settings.log_level)
+        set_level(loaded.settings.log_level)
         new_problems = [p for p in loaded.problems if p not in self.settings_problems]
         self.settings_problems = loaded.problems
         for problem in new_problems:
@@ -319,12 +394,6 @@ class LspilotServer(LanguageServer):
                     type=types.MessageType.Warning, message=f"lspilot: {problem.message}"
                 )
             )
-        if self._assistant is not None and old != self.settings:
-            self._reported.clear()
-            self._assistant.reconfigure(self.settings)
-        for callback in self.on_settings_changed:
-            callback()
-        self.notify_status()
 
     async def aclose(self) -> None:
         """Stop background work and timers, then close the assistant (at `shutdown`)."""

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from lspilot.answers import safe_markdown
 from lspilot.assistant.errors import AssistantError
-from lspilot.assistant.tasks import ExplainInput, ExplainResult
 from lspilot.features.workspace import task_context
 from lspilot.positions import LineIndex, lsp_range, offset_at
 
+# The answers and task models are imported at the first hover, not before `initialize` is
+# answered (see lspilot.server.WARM_UP).
 if TYPE_CHECKING:
+    from lspilot.assistant.tasks import ExplainInput, ExplainResult
     from lspilot.session import LspilotServer
     from lspilot.syntax import Definition, Source
 
@@ -43,6 +44,8 @@ def register(ls: LspilotServer) -> None:
 
 async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | None:
     """Answer one hover request."""
+    from lspilot.answers import safe_markdown
+
     if not ls.settings.hover.enabled:
         return None
     doc = ls.document(params.text_document.uri)
@@ -117,6 +120,8 @@ def _header(name: str, definition: Definition | None, language: str) -> str:
 def _explain_request(
     ls: LspilotServer, source: Source, name: str, definition: Definition | None, at: int
 ) -> ExplainInput:
+    from lspilot.assistant.tasks import ExplainInput
+
     budget = ls.settings.limits.max_input_chars
     kind: str
     if definition is not None and definition.kind not in ("parameter",):
@@ -144,6 +149,8 @@ def _explain_request(
 
 async def _explanation(ls: LspilotServer, request: ExplainInput) -> tuple[str, bool]:
     """The explanation's markdown, and whether it came from the offline engine."""
+    from lspilot.assistant.tasks import ExplainResult
+
     assistant = await ls.get_assistant()
     offline = assistant.engine.id == "offline"
     cached = await assistant.cached(request)
@@ -168,6 +175,8 @@ async def _run_in_background(
     ls: LspilotServer, request: ExplainInput
 ) -> ExplainResult | AssistantError:
     """Run the request; failures are reported once and returned, not raised."""
+    from lspilot.assistant.tasks import ExplainResult
+
     assistant = await ls.get_assistant()
     try:
         result = await assistant.run(request)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from lspilot import __version__
-from lspilot.assistant.tasks import Task
 
 # A runtime import: pygls resolves command handlers' annotations when a command runs.
 from lspilot.session import LspilotServer
@@ -71,6 +70,8 @@ def status_payload(ls: LspilotServer) -> dict[str, Any]:
     if assistant is None:
         payload.update({"engine": "starting", "busy": False})
         return payload
+    from lspilot.model import Task  # here, once the assistant runs: pydantic is loaded
+
     stats = assistant.stats()
     payload.update({_camel(key): value for key, value in stats.items()})
     payload["engineReason"] = ls.engine_reason or payload.get("engineReason", "")

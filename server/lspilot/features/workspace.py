@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from lspilot.context import WorkspaceContext
-
 if TYPE_CHECKING:
     from pygls.workspace import TextDocument
 
+    from lspilot.context import WorkspaceContext
     from lspilot.session import LspilotServer
     from lspilot.syntax import Source
 
@@ -62,6 +61,8 @@ class WorkspaceIndexFeature:
 
     def settings_changed(self) -> None:
         """First call: build the index. Later: follow the context and privacy settings."""
+        from lspilot.context import WorkspaceContext  # not before `initialize` is answered
+
         settings = self.ls.settings
         inputs = (settings.context.index_max_files, str(self.ls.cache_dir), self.ls.root)
         privacy = settings.privacy

@@ -17,6 +17,7 @@ import asyncio
 import inspect
 import logging
 import sys
+import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,9 @@ class LspilotProtocol(LanguageServerProtocol):
     closed = False
     #: The process exit code `exit` asked for (0 after `shutdown`, 1 without), None before.
     exit_code: int | None = None
+    #: When the last message from the client arrived (`time.monotonic()`): how long it has
+    #: been quiet, for work that waits for a pause (the warm-up, see `LspilotServer.warm_up`).
+    last_message_at = 0.0
 
     # ---- input ----------------------------------------------------------------------------
 
@@ -76,6 +80,7 @@ class LspilotProtocol(LanguageServerProtocol):
 
     def handle_message(self, message: Any) -> None:
         """Dispatch one message; answer or log the ones that are not proper JSON-RPC."""
+        self.last_message_at = time.monotonic()
         if isinstance(message, UnreadableRequest):
             log.warning("request %r: %s", message.id, message.reason)
             self._reply_error(message.id, message.code, message.reason)

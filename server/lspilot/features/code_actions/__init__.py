@@ -8,16 +8,20 @@ support (the server then applies the edit with `workspace/applyEdit`). See `perf
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from lspilot.features.code_actions.listing import RUN_ACTION, code_actions
 from lspilot.features.code_actions.offers import KINDS
-from lspilot.features.code_actions.perform import Request, compute_edit, explain, tell
 
 # A runtime import, not TYPE_CHECKING: pygls resolves the command handler's annotations.
 from lspilot.session import LspilotServer
+
+# Performing an action (perform: syntax, answers, the task models) is imported when one is
+# picked, not before `initialize` is answered.
+if TYPE_CHECKING:
+    from lspilot.features.code_actions.perform import Request
 
 __all__ = ["RUN_ACTION", "register"]
 
@@ -33,7 +37,7 @@ def register(ls: LspilotServer) -> None:
         "running": runs["started"] - runs["finished"],
     }
 
-    async def run_counted(request: Request) -> None:
+    async def run_counted(request: Any) -> None:
         runs["started"] += 1
         try:
             await run_action(ls, request)
@@ -59,6 +63,8 @@ def register(ls: LspilotServer) -> None:
 
     @ls.feature(types.CODE_ACTION_RESOLVE)
     async def on_resolve(ls: LspilotServer, action: types.CodeAction) -> types.CodeAction:
+        from lspilot.features.code_actions.perform import Request, compute_edit
+
         request = Request.decode(action.data)
         if request is None or request.action == "explain" or action.edit is not None:
             return action
@@ -72,6 +78,8 @@ def register(ls: LspilotServer) -> None:
         # Answered at once: clients such as eglot wait for a command's answer and freeze
         # until it comes. The work goes on in the background under $/progress, and its edit
         # follows by workspace/applyEdit.
+        from lspilot.features.code_actions.perform import Request
+
         request = Request.decode(args[0]) if args else None
         if request is not None:
             ls.spawn(run_counted(request), name=f"code action {request.action}")
@@ -79,6 +87,8 @@ def register(ls: LspilotServer) -> None:
 
 async def run_action(ls: LspilotServer, request: Request) -> None:
     """Perform a picked action for a client without resolve: explain, or edit by applyEdit."""
+    from lspilot.features.code_actions.perform import compute_edit, explain, tell
+
     if request.action == "explain":
         await explain(ls, request)
         return

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
-from lspilot.assistant.tasks import Task
-from lspilot.features.code_actions.compute import fix_region
 from lspilot.features.code_actions.edits import Edit, workspace_edit
 from lspilot.features.code_actions.offers import (
     KIND_FIX,
@@ -24,9 +22,10 @@ from lspilot.features.code_actions.offers import (
     kind_allowed,
     list_offers,
 )
-from lspilot.features.code_actions.placement import newline_of
 from lspilot.positions import offset_at
 
+# What computes edits (syntax, answers, the task models) is imported at the first request,
+# not before `initialize` is answered (see lspilot.server.WARM_UP).
 if TYPE_CHECKING:
     from lspilot.session import LspilotServer
 
@@ -89,6 +88,8 @@ def _own_fix(
     ls: LspilotServer, doc: TextDocument, diagnostic: types.Diagnostic
 ) -> types.CodeAction | None:
     """Our review diagnostic's own fix as a ready edit; None when it has none or is stale."""
+    from lspilot.features.code_actions.placement import newline_of
+
     data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
     fix = data.get("fix")
     if not isinstance(fix, str) or data.get("version") != doc.version:
@@ -117,6 +118,9 @@ async def code_actions(
     ls: LspilotServer, params: types.CodeActionParams
 ) -> list[types.CodeAction | types.Command] | None:
     """Answer one `textDocument/codeAction` request."""
+    from lspilot.features.code_actions.compute import fix_region
+    from lspilot.model import Task
+
     if not ls.settings.code_actions.enabled or ls.excluded(params.text_document.uri):
         return None
     doc = ls.document(params.text_document.uri)

@@ -36,10 +36,10 @@ from lspilot.features.diagnostics.context import ChunkContexts
 from lspilot.features.diagnostics.report import to_diagnostics
 from lspilot.features.diagnostics.state import Plan, View
 from lspilot.review.debounce import Debouncer
-from lspilot.review.layout import ReviewStore, place
-from lspilot.review.runner import Planned, fill_from_cache, plan, review_missing
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the review pass is imported after `initialize` (lspilot.server.WARM_UP)
+    from lspilot.review.layout import ReviewStore
+    from lspilot.review.runner import Planned
     from lspilot.session import LspilotServer
 
 log = logging.getLogger("lspilot.diagnostics")
@@ -81,7 +81,7 @@ class ReviewDiagnostics:
         self._news: dict[str, asyncio.Event] = {}
         self._pulls: Counter[str] = Counter()  # pulls seen per document: a newer one wins
         self._closing = False
-        self._snapshot = self._review_settings()
+        self._snapshot: dict[str, Any] | None = None  # the first settings_changed sets it
         self.contexts = ChunkContexts(ls)
 
     # ---- mode and settings ---------------------------------------------------------------
@@ -201,6 +201,8 @@ class ReviewDiagnostics:
 
     async def _plan(self, doc: TextDocument) -> list[Planned] | None:
         """The chunks of `doc` at its current version (memoized per version and text)."""
+        from lspilot.review.runner import plan
+
         text = doc.source
         memo = self.plans.get(doc.uri)
         fresh = memo is not None and memo.version == doc.version and memo.text == text
@@ -220,6 +222,9 @@ class ReviewDiagnostics:
         Serves chunks from the assistant's cache first when an edit may have brought back
         text reviewed before. Returns None when the document is gone, excluded or disabled.
         """
+        from lspilot.review.layout import ReviewStore
+        from lspilot.review.runner import fill_from_cache
+
         assistant = await self.ls.get_assistant()
         for _ in range(VIEW_ATTEMPTS):
             doc = self._doc(uri)
@@ -245,6 +250,8 @@ class ReviewDiagnostics:
     def _compute(
         self, uri: str, doc: TextDocument, chunks: list[Planned], store: ReviewStore
     ) -> View:
+        from lspilot.review.layout import place
+
         settings = self.ls.settings.diagnostics
         placed, _ = place(chunks, store, settings.severity_floor, settings.max_issues_per_chunk)
         items = to_diagnostics(doc, placed, doc.version)
@@ -286,6 +293,8 @@ class ReviewDiagnostics:
 
     async def _review(self, uri: str) -> None:
         """Show what is known at once, then ask the model for the chunks not reviewed yet."""
+        from lspilot.review.runner import review_missing
+
         await self.contexts.before_review(uri)
         view = await self._view(uri)
         if view is None:
@@ -411,39 +420,3 @@ class ReviewDiagnostics:
             log.debug("workspace/diagnostic/refresh failed: %s", exc)
         finally:
             self._refreshing = False
-
-
-def register(ls: LspilotServer) -> None:
-    """Wire review diagnostics into the server."""
-    feature = ReviewDiagnostics(ls)
-    ls.status_sections["diagnostics"] = lambda: dict(feature.counters)
-    feature.contexts.watch(feature.opened)  # what a chunk calls changed: as if reopened
-    ls.on_settings_changed.append(feature.settings_changed)
-    ls.on_close.append(feature.close)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    async def did_open(ls: LspilotServer, params: types.DidOpenTextDocumentParams) -> None:
-        feature.opened(params.text_document.uri)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    async def did_change(ls: LspilotServer, params: types.DidChangeTextDocumentParams) -> None:
-        feature.changed(params.text_document.uri)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    async def did_save(ls: LspilotServer, params: types.DidSaveTextDocumentParams) -> None:
-        feature.saved(params.text_document.uri)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    async def did_close(ls: LspilotServer, params: types.DidCloseTextDocumentParams) -> None:
-        feature.closed(params.text_document.uri)
-
-    @ls.feature(
-        types.TEXT_DOCUMENT_DIAGNOSTIC,
-        types.DiagnosticOptions(
-            identifier="lspilot", inter_file_dependencies=False, workspace_diagnostics=False
-        ),
-    )
-    async def diagnostic(
-        ls: LspilotServer, params: types.DocumentDiagnosticParams
-    ) -> types.DocumentDiagnosticReport:
-        return await feature.diagnostic(params)

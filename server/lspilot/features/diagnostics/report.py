@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from lspilot.positions import lsp_range
-from lspilot.review.layout import PlacedIssue
+
+if TYPE_CHECKING:
+    from lspilot.review.layout import PlacedIssue
 
 SOURCE = "lspilot"
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from lspilot.review.runner import Planned
+if TYPE_CHECKING:
+    from lspilot.review.runner import Planned
 
 
 @dataclass(frozen=True)
