@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from lspilot.assistant import Assistant
     from lspilot.privacy import Privacy
     from lspilot.settings import LoadedSettings, Settings
-    from lspilot.syntax import Source
+    from lspilot.syntax import Recent, Source
 
 log = logging.getLogger("lspilot.server")
 
@@ -42,6 +42,9 @@ T = TypeVar("T")
 # Parsing a document smaller than this on the event loop costs well under a millisecond;
 # bigger ones go to a thread so typing never waits on the parser.
 PARSE_INLINE_LIMIT = 20_000
+# The memory the syntax trees of open documents may take (the two most recently used
+# documents are kept whatever their size).
+SOURCES_BYTES = 16 * 2**20
 # How long a request we send the client (showDocument, applyEdit, configuration, progress,
 # refresh) may go unanswered before we carry on without its answer.
 CLIENT_REPLY_TIMEOUT_S = 30.0
@@ -66,7 +69,9 @@ class LspilotServer(LanguageServer):
         self._assistant: Assistant | None = None
         self._assistant_ready: asyncio.Future[Assistant] | None = None
         self._privacy: Privacy | None = None
-        self._sources: dict[str, tuple[int | None, int, Source]] = {}
+        # The syntax trees of recently used documents, within a memory budget (see
+        # lspilot.syntax.recent): others are parsed again when a feature asks for them.
+        self._sources: Recent[str, tuple[int | None, int, Source]] | None = None
         self._parsing: dict[tuple[str, int | None, int], asyncio.Future[Source]] = {}
         #: Called at shutdown, before background tasks are cancelled (debouncers, timers).
         self.on_close: list[Callable[[], None]] = []
@@ -159,7 +164,17 @@ class LspilotServer(LanguageServer):
 
     async def source_of(self, doc: TextDocument) -> Source | None:
         """The syntax tree of `doc` at its current version; None for unknown languages."""
-        from lspilot.syntax import language_of, parse, parse_plain, plain_language
+        from lspilot.syntax import (
+            Recent,
+            language_of,
+            parse,
+            parse_plain,
+            plain_language,
+            tree_bytes,
+        )
+
+        if self._sources is None:
+            self._sources = Recent(SOURCES_BYTES, lambda entry: tree_bytes(entry[2]), keep=2)
 
         language = language_of(doc.uri, doc.language_id)
         parser = parse
@@ -184,7 +199,7 @@ class LspilotServer(LanguageServer):
                 self._parsing[pending] = future
                 future.add_done_callback(lambda _: self._parsing.pop(pending, None))
             source = await asyncio.shield(future)
-        self._sources[doc.uri] = (doc.version, key, source)
+        self._sources.put(doc.uri, (doc.version, key, source))
         return source
 
     def document(self, uri: str) -> TextDocument | None:
@@ -213,7 +228,8 @@ class LspilotServer(LanguageServer):
 
     def forget(self, uri: str) -> None:
         """Drop what is kept for a closed document."""
-        self._sources.pop(uri, None)
+        if self._sources is not None:
+            self._sources.pop(uri)
 
     # ---- transport -----------------------------------------------------------------------
 

@@ -1,14 +1,19 @@
 """The editor never waits: a command is answered at once and its work follows in the
-background; closed documents' reviews make way for a hover."""
+background; closed documents' reviews make way for a hover; a file over `maxFileLines` costs
+no review and no chunking while the documents next to it are answered."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import MODEL_TIMEOUT
+from lsprotocol import types
+from tests.e2e.conftest import MODEL_TIMEOUT, lsp_session
 from tests.e2e.raw_lsp import RawClient, open_text, raw_session
+from tests.e2e.test_big_files import BIG_GUARD_S, big_source, code_actions, hover
 from tests.fakes.model_server import FakeModelServer, Reply, message_text
 
 SAMPLE = "def add(a, b):\n    return a + b\n"
@@ -98,3 +103,43 @@ async def test_closed_documents_reviews_make_way_for_a_hover(
         )
         assert "adds two numbers" in str(shown.get("result")), shown
         assert await client.exit() == 0
+
+
+# ---- a big file next to small ones (no timing assertions: bench/latency.py measures)
+
+SMALL = "def greet(name):\n    return 'hi ' + nam\n"
+
+
+def _reviews(body: dict[str, Any]) -> str:
+    return json.dumps({"issues": []})
+
+
+async def test_a_big_file_is_not_chunked_until_reviewed_and_the_rest_is_answered(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    model_server.responder = _reviews
+    options = {"hover": {"timeoutMs": 60_000}}
+    async with lsp_session(
+        "visual-studio-code", env=model_env, workspace=workspace, init_options=options
+    ) as client:
+        big = client.open_doc("big.py", big_source(2_000_000))
+        small = client.open_doc("small.py", SMALL)
+        # The small file is reviewed; the big one (over maxFileLines) is not.
+        await model_server.await_requests(1, timeout=BIG_GUARD_S)
+        # Typing in the big file publishes its (empty) diagnostics for each version without
+        # a review or a re-chunking of megabytes.
+        for i in range(5):
+            version = client.edit_doc(big, 0, 0, f"# {i}\n")
+        published = await client.wait_for_diagnostics(
+            big, lambda p: p.version == version, timeout=BIG_GUARD_S
+        )
+        assert list(published.diagnostics) == []
+        # Still answered: the small document, then the big one itself.
+        actions = await asyncio.wait_for(code_actions(client, small, "return"), BIG_GUARD_S)
+        assert actions, "the small file's menu"
+        shown = await asyncio.wait_for(hover(client, big, "f700("), BIG_GUARD_S)
+        assert isinstance(shown, types.Hover)
+        assert "def f700(a, b)" in shown.contents.value  # type: ignore[union-attr]
+        prompts = "".join(model_server.prompt_text(r) for r in model_server.chat_requests())
+        assert "f1999" not in prompts, "no chunk of the big file was reviewed"
+        assert "greet" in prompts

@@ -227,6 +227,8 @@ class SymbolIndex:
         rel = self.relative(path)
         if rel is None or self.language(rel) is None:
             return False
+        if len(text) > MAX_FILE_BYTES:  # as on disk: parsing megabytes for an index entry
+            return False
         if self.excluded(rel):
             self.remove(path)
             return False

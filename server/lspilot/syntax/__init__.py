@@ -7,14 +7,15 @@ Grammars are imported on first use, so importing this package stays cheap.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+import time
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from tree_sitter import Parser
+from tree_sitter import Language, Parser, Tree
 
 from lspilot.syntax.model import Chunk, CommentBlock, Definition, Identifier
 from lspilot.syntax.offsets import encode
+from lspilot.syntax.recent import Recent, tree_bytes
 from lspilot.syntax.source import Source
 from lspilot.syntax.text import TextSource, plain_language
 
@@ -24,11 +25,13 @@ __all__ = [
     "CommentBlock",
     "Definition",
     "Identifier",
+    "Recent",
     "Source",
     "language_of",
     "parse",
     "parse_plain",
     "plain_language",
+    "tree_bytes",
 ]
 
 LANGUAGES = ("python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp")
@@ -85,12 +88,17 @@ _BRACED = {
     "cpp": ("c_family", "cpp_language", "CppSource"),
 }
 
-_CACHE_SIZE = 8
-# Bounded by size too: a syntax tree costs many times its text, and eight trees of a 5 MB
-# file would be gigabytes. The newest tree is always kept.
-_CACHE_CHARS = 4_000_000
-_cache: OrderedDict[tuple[str, int], Source] = OrderedDict()
-_lock = threading.Lock()
+# Sources of the last texts parsed, so features asking about the same text share one tree;
+# bounded by the trees' memory, not by count (one tree of a 5 MB file is ~300 MB).
+_CACHE_BYTES = 8 * 2**20
+_cache: Recent[tuple[str, int], Source] = Recent(_CACHE_BYTES, tree_bytes)
+# Texts longer than this are parsed one at a time, fed to the parser in slices that yield
+# the GIL: tree-sitter holds it while it parses, so a big parse in a worker thread would
+# otherwise stall the event loop for the whole parse (a second or more for megabytes), and
+# fifty documents opened at once would each hold a tree being built.
+COOPERATIVE_CHARS = 20_000
+_SLICE_BYTES = 8192
+_one_big_parse = threading.Lock()
 
 
 def language_of(uri: str, language_id: str | None = None) -> str | None:
@@ -112,19 +120,11 @@ def parse(text: str, language: str) -> Source:
     """Parse `text`; the last few Sources are kept, so features asking about the same
     document version share one tree. Raises ValueError for an unknown language."""
     key = (language, hash(text))
-    with _lock:
-        source = _cache.get(key)
-        if source is not None and source.text == text:
-            _cache.move_to_end(key)
-            return source
+    source = _cache.get(key)
+    if source is not None and source.text == text:
+        return source
     source = _parse(text, language)
-    with _lock:
-        _cache[key] = source
-        _cache.move_to_end(key)
-        total = sum(len(s.text) for s in _cache.values())
-        while len(_cache) > 1 and (len(_cache) > _CACHE_SIZE or total > _CACHE_CHARS):
-            _, dropped = _cache.popitem(last=False)
-            total -= len(dropped.text)
+    _cache.put(key, source)
     return source
 
 
@@ -133,29 +133,40 @@ def parse_plain(text: str, language: str) -> Source:
     return TextSource(text, language)
 
 
-def _parse(text: str, language: str) -> Source:
+def _tree(grammar: Language, text: str) -> Tree:
+    """Parse `text`; a big one slice by slice, letting other threads run between slices."""
     # A parser per call: parsers are cheap, and this keeps parse() safe from any thread.
+    parser = Parser(grammar)
+    data = encode(text)
+    if len(text) <= COOPERATIVE_CHARS:
+        return parser.parse(data)
+
+    def read(offset: int, _point: tuple[int, int]) -> bytes:
+        time.sleep(0)  # releases the GIL: the event loop runs if it is waiting for it
+        return data[offset : offset + _SLICE_BYTES]
+
+    with _one_big_parse:
+        return parser.parse(read)
+
+
+def _parse(text: str, language: str) -> Source:
     if language == "python":
         from lspilot.syntax import python
 
-        tree = Parser(python.language()).parse(encode(text))
-        return python.PythonSource(text, tree)
+        return python.PythonSource(text, _tree(python.language(), text))
     if language == "javascript":
         from lspilot.syntax import javascript
 
-        tree = Parser(javascript.language()).parse(encode(text))
-        return javascript.JavaScriptSource(text, tree)
+        return javascript.JavaScriptSource(text, _tree(javascript.language(), text))
     if language in _BRACED:
         import importlib
 
         module_name, grammar, cls = _BRACED[language]
         module = importlib.import_module(f"lspilot.syntax.{module_name}")
-        tree = Parser(getattr(module, grammar)()).parse(encode(text))
-        source: Source = getattr(module, cls)(text, tree)
+        source: Source = getattr(module, cls)(text, _tree(getattr(module, grammar)(), text))
         return source
     if language == "tsx":
         from lspilot.syntax import typescript
 
-        tree = Parser(typescript.language(tsx=True)).parse(encode(text))
-        return typescript.TypeScriptSource(text, tree, "tsx")
+        return typescript.TypeScriptSource(text, _tree(typescript.language(tsx=True), text), "tsx")
     raise ValueError(f"no syntax support for {language!r}")

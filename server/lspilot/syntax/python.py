@@ -43,6 +43,11 @@ def _query() -> Query:
     return Query(language(), _QUERY)
 
 
+@cache
+def _definition_query() -> Query:
+    return Query(language(), "(function_definition) @def (class_definition) @def @class")
+
+
 # A string literal with no escapes to decode: optional r/u prefix, one quote style, no backslash.
 _PLAIN_LITERAL = re.compile(
     r"""[rRuU]?(?P<quote>\"\"\"|'''|"|')(?P<body>[^\\]*)(?P=quote)""", re.DOTALL
@@ -76,6 +81,18 @@ class PythonSource(PythonNames):
 
     def _build_definitions(self) -> list[Definition]:
         captures = QueryCursor(_query()).captures(self.root)
+        defs, found, _ = self._sweep(captures)
+        # Definitions built one by one before (hover, listing) are kept: same objects.
+        definitions = [
+            self._by_node.get(node.id) or self._definition(node, found[node.id]) for node in defs
+        ]
+        definitions.sort(key=lambda d: d.start)
+        return definitions
+
+    def _sweep(
+        self, captures: dict[str, list[Node]]
+    ) -> tuple[list[Node], dict[int, dict[str, Any]], list[str]]:
+        """Each call, raise and yield given to the innermost definition whose body holds it."""
         defs = captures.get("def", [])
         events: list[tuple[int, int, str, Node]] = [(n.start_byte, 0, "def", n) for n in defs]
         for name in ("call", "raise", "yield"):
@@ -83,7 +100,7 @@ class PythonSource(PythonNames):
         events.sort(key=lambda event: (event[0], event[1]))
         found: dict[int, dict[str, Any]] = {n.id: {"calls": [], "raises": [], "yields": False}
                                             for n in defs}  # fmt: skip
-        self._module_calls: list[str] = []
+        module_calls: list[str] = []
         stack: list[Node] = []
         for start, _order, kind, node in events:
             while stack and stack[-1].end_byte <= start:
@@ -95,15 +112,48 @@ class PythonSource(PythonNames):
             if kind == "call":
                 name = self.node_text(node)
                 if "(" not in name and "[" not in name:
-                    target = found[owner.id]["calls"] if owner else self._module_calls
+                    target = found[owner.id]["calls"] if owner else module_calls
                     target.append(one_line(name))
             elif owner is not None and kind == "raise":
                 found[owner.id]["raises"].extend(self._raised(node))
             elif owner is not None:
                 found[owner.id]["yields"] = True
-        definitions = [self._definition(node, found[node.id]) for node in defs]
-        definitions.sort(key=lambda d: d.start)
-        return definitions
+        return defs, found, module_calls
+
+    # ---- one definition at a time (big files: hover and listing build only what they use)
+
+    def definition_for(self, node: Node) -> Definition:
+        """The Definition of one def/class node (or its decorated wrapper), built once."""
+        if node.type == "decorated_definition":
+            node = node.child_by_field_name("definition") or node
+        known = self._by_node.get(node.id)
+        if known is not None:
+            return known
+        # The same sweep as for the whole text, over this definition's subtree only.
+        _, found, _ = self._sweep(QueryCursor(_query()).captures(node))
+        return self._definition(node, found[node.id])
+
+    def definitions_in(self, start: int, end: int) -> list[Definition]:
+        """Definitions lying wholly within ``[start, end]``, in text order."""
+        if self._definitions is not None:
+            return super().definitions_in(start, end)
+        cursor = QueryCursor(_definition_query())
+        cursor.set_byte_range(self.offsets.byte(start), self.offsets.byte(end))
+        found = [self.definition_for(n) for n in cursor.captures(self.root).get("def", [])]
+        found.sort(key=lambda d: d.start)
+        return [d for d in found if start <= d.start and d.end <= end]
+
+    def classes(self) -> list[Definition]:
+        """Every class of the text, in text order."""
+        if self._definitions is not None:
+            return super().classes()
+        cursor = QueryCursor(_definition_query())
+        found = [self.definition_for(n) for n in cursor.captures(self.root).get("class", [])]
+        return sorted(found, key=lambda d: d.start)
+
+    def is_doc_comment(self, start: int) -> bool:
+        """Python documents with strings, never with comments."""
+        return False
 
     @staticmethod
     def _owner(stack: list[Node], start: int) -> Node | None:

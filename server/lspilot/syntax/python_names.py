@@ -6,6 +6,8 @@ bindings. `PythonSource` (in `python`) adds the definitions this lookup reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tree_sitter import Node
 
 from lspilot.model import Parameter
@@ -27,13 +29,33 @@ SELF_NAMES = frozenset({"self", "cls", "mcs", "mcls", "metacls"})
 
 
 class Binding:
-    """A name bound in a scope: where the binding happens and what it binds to."""
+    """A name bound in a scope: where the binding happens and what it binds to.
 
-    __slots__ = ("definition", "position")
+    The Definition is built when first asked for: a lookup reads only the bindings of the
+    name it looks for (a module of a big file binds tens of thousands of names).
+    """
 
-    def __init__(self, position: int, definition: Definition) -> None:
+    __slots__ = ("_definition", "_make", "name", "position")
+
+    def __init__(self, position: int, name: str, make: Callable[[], Definition]) -> None:
         self.position = position
-        self.definition = definition
+        self.name = name
+        self._make = make
+        self._definition: Definition | None = None
+
+    @classmethod
+    def ready(cls, position: int, definition: Definition) -> Binding:
+        """A binding whose Definition is already built."""
+        binding = cls(position, definition.name, lambda: definition)
+        binding._definition = definition
+        return binding
+
+    @property
+    def definition(self) -> Definition:
+        """What the name is bound to."""
+        if self._definition is None:
+            self._definition = self._make()
+        return self._definition
 
 
 class PythonNames(Source):
@@ -46,27 +68,47 @@ class PythonNames(Source):
     def _container(self, node: Node) -> str | None:
         raise NotImplementedError
 
+    def definition_for(self, node: Node) -> Definition:
+        raise NotImplementedError
+
+    def _scopes_at(self, offset: int) -> list[Definition]:
+        """The definitions containing `offset`, outermost first: the syntax tree's ancestors
+        of the offset, so a lookup in a big file builds only these."""
+        if self._definitions is not None:
+            return super()._scopes_at(offset)
+        nodes: dict[int, Node] = {}
+        for probe in (offset, offset - 1):
+            node: Node | None = self.leaf_at(max(0, probe))
+            while node is not None:
+                inner = node
+                if node.type == "decorated_definition":
+                    inner = node.child_by_field_name("definition") or node
+                if inner.type in DEFINITION_NODES:
+                    nodes[inner.id] = inner
+                node = node.parent
+        found = [self.definition_for(n) for n in nodes.values()]
+        found.sort(key=lambda d: d.start)
+        return [d for d in found if d.start <= offset <= d.end]
+
     def definition_of(self, name: str, offset: int) -> Definition | None:
         """Where `name` used at `offset` is bound: the innermost scope first.
 
         `self.name` / `cls.name` look in the enclosing class (methods, class attributes,
         `self.x =` assignments); another `obj.name` looks at every class of the file.
         """
-        self.definitions()
         identifier = self.identifier_at(offset)
         receiver = identifier.receiver if identifier and identifier.name == name else None
-        scopes = [d for d in self.definitions() if d.start <= offset <= d.end]
+        scopes = self._scopes_at(offset)
         classes = [d for d in scopes if d.kind == "class"]
         if receiver is not None:
             if receiver in SELF_NAMES and classes:
                 member = self._member(classes[-1], name)
                 if member is not None:
                     return member
-            for candidate in self.definitions():
-                if candidate.kind == "class":
-                    member = self._member(candidate, name)
-                    if member is not None:
-                        return member
+            for candidate in self.classes():
+                member = self._member(candidate, name)
+                if member is not None:
+                    return member
             return None
         innermost = scopes[-1] if scopes else None
         for scope in reversed(scopes):
@@ -82,7 +124,7 @@ class PythonNames(Source):
         return found
 
     def _lookup(self, scope: Node, name: str, offset: int) -> Definition | None:
-        bindings = [b for b in self._scope_bindings(scope) if b.definition.name == name]
+        bindings = [b for b in self._scope_bindings(scope) if b.name == name]
         if not bindings:
             return None
         before = [b for b in bindings if b.position <= offset]
@@ -128,7 +170,7 @@ class PythonNames(Source):
             return cached
         bindings: list[Binding] = []
         if scope.type == "function_definition":
-            definition = self._by_node[scope.id]
+            definition = self.definition_for(scope)
             params = scope.child_by_field_name("parameters")
             for item in params.named_children if params else []:
                 name_node = self._parameter_name(item)
@@ -138,14 +180,20 @@ class PythonNames(Source):
                         Parameter(name=self.node_text(name_node)),
                     )
                     simple = self._simple(name_node, item, "parameter", (parameter,))
-                    bindings.append(Binding(simple.start, simple))
+                    bindings.append(Binding.ready(simple.start, simple))
         body = scope if scope.type == "module" else scope.child_by_field_name("body")
-        stack = list(reversed(body.named_children)) if body else []
+        # (statement, the decorated definition around it): `node.parent` walks down from
+        # the root in tree-sitter, far too slow for the tens of thousands of a big module.
+        stack: list[tuple[Node, Node | None]] = (
+            [(c, None) for c in reversed(body.named_children)] if body else []
+        )
         while stack:
-            node = stack.pop()
-            self._bind(node, bindings)
-            if node.type in _CONTAINERS:
-                stack.extend(reversed(node.named_children))
+            node, decorated = stack.pop()
+            kind = node.type
+            self._bind(node, kind, decorated, bindings)
+            if kind in _CONTAINERS:
+                around = node if kind == "decorated_definition" else None
+                stack.extend((c, around) for c in reversed(node.named_children))
         bindings.sort(key=lambda b: b.position)
         self._bindings[scope.id] = bindings
         return bindings
@@ -158,30 +206,29 @@ class PythonNames(Source):
             return self._parameter_name(node)
         return node if node.type == "identifier" else None
 
-    def _bind(self, node: Node, bindings: list[Binding]) -> None:
-        """Record the names a statement binds in its own scope."""
-        kind = node.type
+    def _bind(self, node: Node, kind: str, decorated: Node | None, bindings: list[Binding]) -> None:
+        """Record the names a statement (of type `kind`) binds in its own scope."""
         if kind in DEFINITION_NODES:
-            definition = self._by_node.get(node.id)
-            if definition is not None:
-                bindings.append(Binding(definition.start, definition))
+            name_node = node.child_by_field_name("name")
+            outer = decorated or node
+            name = self.node_text(name_node) if name_node else ""
+            bindings.append(Binding(self.start(outer), name, lambda: self.definition_for(node)))
         elif kind == "expression_statement":
             assignment = node.named_children[0] if node.named_children else None
             while assignment is not None and assignment.type == "assignment":
                 for target in self._target_nodes(assignment.child_by_field_name("left")):
-                    simple = self._simple(target, node, "variable")
-                    bindings.append(Binding(simple.name_start, simple))
+                    bindings.append(self._binding(target, self.start(target), node, "variable"))
                 assignment = assignment.child_by_field_name("right")
         elif kind in ("import_statement", "import_from_statement"):
             for name_node in self._imported(node):
-                simple = self._simple(name_node, node, "import")
-                bindings.append(Binding(simple.name_start, simple))
+                bindings.append(self._binding(name_node, self.start(name_node), node, "import"))
         elif kind == "for_statement":
             left = node.child_by_field_name("left")
             right = node.child_by_field_name("right") or left or node
             for target in self._target_nodes(left):
-                simple = self._simple(target, node, "variable", span=(node, right))
-                bindings.append(Binding(simple.start, simple))
+                bindings.append(
+                    self._binding(target, self.start(node), node, "variable", (node, right))
+                )
         elif kind in ("with_clause", "except_clause"):
             # `with a as x, b as (y, z):` and `except E as e:` bind their aliases.
             children = node.named_children
@@ -194,8 +241,24 @@ class PythonNames(Source):
                 alias = pattern.child_by_field_name("alias")
                 aliased = alias.named_children[0] if alias and alias.named_children else None
                 for name_node in self._target_nodes(aliased):
-                    simple = self._simple(name_node, pattern, "variable")
-                    bindings.append(Binding(simple.start, simple))
+                    bindings.append(
+                        self._binding(name_node, self.start(pattern), pattern, "variable")
+                    )
+
+    def _binding(
+        self,
+        name_node: Node,
+        position: int,
+        statement: Node,
+        kind: DefinitionKind,
+        span: tuple[Node, Node] | None = None,
+    ) -> Binding:
+        """A binding of a variable or import, its Definition built when asked for."""
+        return Binding(
+            position,
+            self.node_text(name_node),
+            lambda: self._simple(name_node, statement, kind, span=span),
+        )
 
     def _target_nodes(self, target: Node | None) -> list[Node]:
         if target is None:

@@ -168,13 +168,31 @@ class Source:
 
     def enclosing_definition(self, offset: int) -> Definition | None:
         """The innermost function, method or class containing `offset`."""
-        found = None
+        scopes = self._scopes_at(offset)
+        return scopes[-1] if scopes else None
+
+    def _scopes_at(self, offset: int) -> list[Definition]:
+        """The definitions containing `offset`, outermost first (a language may find them
+        without building every definition of the text)."""
+        found = []
         for definition in self.definitions():
             if definition.start > offset:
                 break  # sorted by start: nothing later can contain the offset
             if offset <= definition.end:
-                found = definition
+                found.append(definition)
         return found
+
+    def definitions_in(self, start: int, end: int) -> list[Definition]:
+        """Definitions lying wholly within ``[start, end]``, in text order."""
+        return [d for d in self.definitions() if start <= d.start and d.end <= end]
+
+    def classes(self) -> list[Definition]:
+        """Every class of the text, in text order."""
+        return [d for d in self.definitions() if d.kind == "class"]
+
+    def is_doc_comment(self, start: int) -> bool:
+        """Whether the comment starting at `start` documents a definition (JSDoc)."""
+        return any(d.docstring_start == start for d in self.definitions())
 
     def definition_at_node(self, node: Node) -> Definition | None:
         """The Definition built for a definition node (language hook)."""

@@ -119,9 +119,7 @@ def list_offers(
     if source is not None and can_generate:
         block = source.comment_block_at(start)
         # A doc comment (JSDoc above a function) documents code; it does not ask for any.
-        if block is not None and all(
-            d.docstring_start != block.start for d in source.definitions()
-        ):
+        if block is not None and not source.is_doc_comment(block.start):
             offers.append(
                 Offer(
                     "generate",
@@ -130,11 +128,11 @@ def list_offers(
                 )
             )
     if source is not None:
-        inside = [
-            d
-            for d in source.definitions()
-            if d.kind in DOCUMENTABLE and start <= d.start and d.end <= end and selected
-        ]
+        inside = (
+            [d for d in source.definitions_in(start, end) if d.kind in DOCUMENTABLE]
+            if selected
+            else []
+        )
         undocumented = [d for d in inside if d.docstring is None]
         if len(undocumented) >= 2:
             offers.append(

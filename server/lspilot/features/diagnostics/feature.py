@@ -81,6 +81,7 @@ class ReviewDiagnostics:
         self._news: dict[str, asyncio.Event] = {}
         self._pulls: Counter[str] = Counter()  # pulls seen per document: a newer one wins
         self._closing = False
+        self._planning = asyncio.Semaphore(1)
         self._snapshot: dict[str, Any] | None = None  # the first settings_changed sets it
         self.contexts = ChunkContexts(ls)
 
@@ -208,11 +209,18 @@ class ReviewDiagnostics:
         fresh = memo is not None and memo.version == doc.version and memo.text == text
         if memo is not None and fresh and self.contexts.fresh(doc.uri):
             return memo.chunks
-        source = await self.ls.source_of(doc)
-        if source is None or source.text != doc.source:
-            return None  # an unsupported language, or the text moved on meanwhile
-        args = self.contexts.plan_args(doc, source)  # with what each chunk calls elsewhere
-        chunks = await asyncio.to_thread(plan, *args) if len(text) > BIG_TEXT else plan(*args)
+        if self._big(doc) and not (self.stores.get(doc.uri) or self.reviews.task(doc.uri)):
+            return []  # big and never reviewed: nothing to show, not worth chunking megabytes
+        # One document at a time: fifty opened at once would hold fifty trees (5 MB each).
+        async with self._planning:
+            source = await self.ls.source_of(doc)
+            if source is None or source.text != doc.source:
+                return None  # an unsupported language, or the text moved on meanwhile
+            args = self.contexts.plan_args(doc, source)  # with what each chunk calls elsewhere
+            if len(text) > BIG_TEXT:
+                chunks = await asyncio.to_thread(plan, *args)
+            else:
+                chunks = plan(*args)
         self.plans[doc.uri] = Plan(doc.version, text, chunks, frozenset(c.key for c in chunks))
         return chunks
 
