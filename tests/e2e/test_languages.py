@@ -96,7 +96,7 @@ LANGS = {
     ),
     "typescript": Lang(
         "shop.ts", "typescript", "ts", "total", "scale", "sum - discount",
-        _TS_TAGS, _TS_TAGS.replace("@param items - The items.\n", "@param xs - The items.\n"),
+        _TS_TAGS, _TS_TAGS.replace("@param items - ", "@param {Item[]} items - "),
         _block(_TS_TAGS, "") + "export function total(",
         _TS_SCALE,
         _replaced(_TS_SCALE, ""),
@@ -327,6 +327,34 @@ async def test_review_diagnostics_chunk_by_chunk(
         )
         assert client.text_in(uri, again.diagnostics[0].range) == lang.ret
         assert len(model_server.chat_requests()) - seen == 1
+
+
+_CPP_LINES = _JAVA_TAGS.replace("Sum the prices.", "Sum the prices (line style).")
+
+
+@pytest.mark.parametrize("engine", ["openai", "offline"])
+async def test_cpp_doc_comments_in_the_line_style(
+    engine: str, request: pytest.FixtureRequest, workspace: Path
+) -> None:
+    """`codeActions.cDocStyle` = "line": Document this writes `///` lines above the function."""
+    env = request.getfixturevalue("model_env" if engine == "openai" else "offline_env")
+    lang = LANGS["cpp"]
+    async with session(
+        "neovim", {**env, "LSPILOT_CODE_ACTIONS__C_DOC_STYLE": "line"}, workspace, True
+    ) as client:
+        if engine == "openai":
+            request.getfixturevalue("model_server").script(_CPP_LINES)
+        uri = _open(client, workspace, lang)
+        actions = await actions_at(client, uri, client.find(uri, lang.ret))
+        assert await perform(client, uri, pick(actions, "Document total"))
+        text = (
+            _CPP_LINES
+            if engine == "openai"
+            else "Total.\n\n@param items The items.\n@param discount The discount.\n"
+            "@return The int."
+        )
+        assert _lines(text, "", "///") + "int total(" in client.text(uri)
+        assert client.text(uri).count("/**") == lang.text.count("/**")  # no block was added
 
 
 # ---- languages without a grammar ------------------------------------------------------------

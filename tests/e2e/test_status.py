@@ -64,6 +64,39 @@ async def test_status_says_why_a_file_is_excluded(
         assert info["file"]["excluded"] is None
 
 
+GO = "package shop\n\n// Total sums — en € 🎉.\nfunc Total(a int) int {\n\treturn a\n}\n"
+RUBY = "# sum — en € 🎉\ndef total(a)\n  a\nend\n"
+
+
+@pytest.mark.parametrize("engine", ["openai", "offline"])
+async def test_status_lists_the_features_the_engine_can_serve(
+    engine: str, request: pytest.FixtureRequest, workspace: Path
+) -> None:
+    """A file's features are what its syntax allows, less what the engine cannot do: the
+    offline engine does not generate code, in a grammar language or a text one."""
+    env = request.getfixturevalue("model_env" if engine == "openai" else "offline_env")
+    async with lsp_session("neovim", env=env, workspace=workspace) as client:
+        go = client.open_doc(workspace / "shop.go", GO, language_id="go")
+        ruby = client.open_doc(workspace / "cart.rb", RUBY, language_id="ruby")
+        info = await status(client, go)
+        on_ruby = await status(client, ruby)
+    assert info["engine"] == engine
+    generate = ["generate"] if engine == "openai" else []
+    assert info["file"] == {
+        "uri": go,
+        "excluded": None,
+        "language": "go",
+        "features": ["hover", "document", *generate, "explain", "fix", "review"],
+    }
+    assert on_ruby["file"]["language"] == "ruby"
+    assert on_ruby["file"]["features"] == [
+        *generate,
+        "explain selection",
+        "fix",
+        "review by blocks",
+    ]
+
+
 async def test_status_notification_shows_busy_while_the_model_works(
     model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
 ) -> None:

@@ -21,6 +21,8 @@ OFFLINE_TOTAL = {
     "shop.js": "Total.\n\n@param items The items.\n@param discount The discount.",
     "shop.ts": "Total.\n\n@param items - The items.\n@param discount - The discount.\n"
     "@returns The number.",
+    "shop.tsx": "Total.\n\n@param items - The items.\n@param discount - The discount.\n"
+    "@returns The number.",
     "shop.go": "Total totals.",
     "shop.rs": "Total.\n\n# Arguments\n\n* `items` - The items.\n* `discount` - The discount.",
     "Shop.java": "Total.\n\n@param prices The prices.\n@param discount The discount.\n"
@@ -135,6 +137,107 @@ def test_doc_comment_problem_is_the_repair_feedback() -> None:
     assert "begin it with `Total`" in (doc_comment_problem("Sums.", "go", "Total", params) or "")
     assert doc_comment_problem("Total sums.", "go", "Total", params) is None
     assert doc_comment_problem("A Total is a sum.", "go", "Total", params) is None
+
+
+def test_doc_comment_problem_refuses_types_in_tsdoc_tags() -> None:
+    typed = "S.\n\n@param {number} a - A.\n@returns {number} The sum."
+    for language in ("typescript", "tsx"):
+        problem = doc_comment_problem(typed, language, "f", ["a"])
+        assert problem is not None and "TypeScript has types" in problem
+        assert "do not match" not in problem  # the parameters are right
+        untyped = "S.\n\n@param a - A.\n@returns The sum."
+        assert doc_comment_problem(untyped, language, "f", ["a"]) is None
+        both = doc_comment_problem("S.\n\n@param {number} b - B.", language, "f", ["a"])
+        assert both is not None and "exactly `a`" in both and "TypeScript has types" in both
+    # JavaScript has no types of its own: JSDoc types are welcome there.
+    assert doc_comment_problem(typed, "javascript", "f", ["a"]) is None
+
+
+def test_offline_javascript_keeps_the_types_of_an_existing_jsdoc() -> None:
+    code = (
+        "/**\n * Add them.\n * @param {number} a The first.\n * @param {number} [b=1] The second.\n"
+        " * @param {string} gone Gone.\n * @returns {number} The sum.\n */\n"
+        "export function add(a, b = 1, c) {\n  return a + b + c;\n}\n"
+    )
+    request = DocumentInput(language="javascript", name="add", kind="function", code=code,
+                            signature="function add(a, b = 1, c)")  # fmt: skip
+    assert document(request) == (
+        "Add them.\n\n@param {number} a The first.\n@param {number} [b=1] The second.\n"
+        "@param c The c.\n@returns {number} The sum."
+    )
+    # TypeScript has the types in the signature: a rewrite drops the copies.
+    ts = code.replace("(a, b = 1, c)", "(a: number, b = 1, c: number): number")
+    request = DocumentInput(language="typescript", name="add", kind="function", code=ts,
+                            signature="")  # fmt: skip
+    assert document(request) == (
+        "Add them.\n\n@param a - The first.\n@param b - The second.\n"
+        "@param c - The c.\n@returns The sum."
+    )
+
+
+def test_offline_javadoc_lists_what_a_method_throws() -> None:
+    code = (
+        "/** Reads it. */\n"
+        "public String read(String path) throws IOException {\n"
+        '    if (path.isEmpty()) {\n        throw new IllegalArgumentException("path");\n    }\n'
+        "    return Files.readString(Path.of(path));\n}\n"
+    )
+    request = DocumentInput(language="java", name="read", kind="method", code=code,
+                            signature="")  # fmt: skip
+    assert document(request) == (
+        "Reads it.\n\n@param path The path.\n@return The string.\n"
+        "@throws IOException Raised on failure.\n"
+        "@throws IllegalArgumentException Raised on failure."
+    )
+
+
+# file, function, a doc comment with a wrong tag, the offline fix (C++ in `///` lines).
+MISMATCHED = [
+    (
+        "shop.ts", "total",
+        "/**\n * Sum.\n * @param items - The items.\n * @param gone - Gone.\n */",
+        "/**\n * Sum.\n *\n * @param items - The items.\n * @param discount - The discount.\n"
+        " * @returns The number.\n */",
+    ),
+    (
+        "Shop.java", "total",
+        "/**\n     * Sum.\n     * @param prices The prices.\n     * @param gone Gone.\n     */",
+        "/**\n     * Sum.\n     *\n     * @param prices The prices.\n"
+        "     * @param discount The discount.\n     * @return The int.\n     */",
+    ),
+    (
+        "shop.c", "total", "/**\n * Sum.\n * @param items The items.\n * @param gone Gone.\n */",
+        "/**\n * Sum.\n *\n * @param items The items.\n * @param count The count.\n"
+        " * @return The int.\n */",
+    ),
+    (
+        "shop.cpp", "total", "/// Sum.\n/// @param items The items.\n/// @param gone Gone.",
+        "/// Sum.\n///\n/// @param items The items.\n/// @param discount The discount.\n"
+        "/// @return The int.",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "function", "comment", "fix"), MISMATCHED)
+def test_offline_review_flags_mismatched_tags_per_language(
+    name: str, function: str, comment: str, fix: str
+) -> None:
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    language = language_of(name)
+    assert language is not None
+    d = next(d for d in parse(text, language).definitions() if d.name == function)
+    header = d.text.split("\n", 1)[0]
+    code = text.replace(header, comment + "\n" + d.indent + header, 1)
+    settings = Settings()
+    settings.code_actions.c_doc_style = "line" if language == "cpp" else "block"
+    [issue] = review(ReviewInput(language=language, code=code), settings)
+    assert issue.quote == comment
+    assert issue.severity == "warning"
+    assert "`gone` (no such parameter)" in issue.message
+    assert "does not document `" in issue.message
+    assert issue.fix == fix
+    # The fix applied, the review has nothing more to say about this function.
+    assert review(ReviewInput(language=language, code=code.replace(comment, fix)), settings) == []
 
 
 def test_offline_review_flags_mismatched_tags_with_a_fix() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ from lspilot.assistant.tasks import (
     Task,
 )
 from lspilot.settings import Settings
-from lspilot.syntax import parse
+from lspilot.syntax import language_of, parse
 
 FUNCTION = textwrap.dedent(
     '''\
@@ -254,3 +255,82 @@ async def test_review_of_javascript_is_empty(engine: OfflineEngine) -> None:
     request = ReviewInput(code="function f(a) { return a; }", language="javascript")
     result = await engine.run(request)
     assert isinstance(result, ReviewResult) and result.issues == []
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "languages"
+
+# file -> what the offline explanation of `scale` (which has an old doc comment) states:
+# its title, signature, parameter lines and return line (None: it returns nothing).
+EXPLAINED_SCALE = {
+    "shop.js": (
+        "**function** `scale`", "function scale(items, factor = 2)",
+        ["- `items`", "- `factor`, default `2`"], None,
+    ),
+    "shop.ts": (
+        "**function** `scale`", "function scale(items: Item[], factor: number = 2): Item[]",
+        ["- `items`, `Item[]`", "- `factor`, `number`, default `2`"], "**Returns** `Item[]`",
+    ),
+    "shop.tsx": (
+        "**function** `scale`", "function scale(items: Item[], factor: number = 2): Item[]",
+        ["- `items`, `Item[]`", "- `factor`, `number`, default `2`"], "**Returns** `Item[]`",
+    ),
+    "shop.go": (
+        "**function** `Scale`", "func Scale(items []Item, factor int) []Item",
+        ["- `items`, `[]Item`", "- `factor`, `int`"], "**Returns** `[]Item`",
+    ),
+    "shop.rs": (
+        "**function** `scale`", "pub fn scale(items: &[Item], factor: i64) -> Vec<Item>",
+        ["- `items`, `&[Item]`", "- `factor`, `i64`"], "**Returns** `Vec<Item>`",
+    ),
+    "Shop.java": (
+        "**method** `Shop.scale`", "public List<Integer> scale(List<Integer> prices, int factor)",
+        ["- `prices`, `List<Integer>`", "- `factor`, `int`"], "**Returns** `List<Integer>`",
+    ),
+    "shop.c": (
+        "**function** `scale`", "void scale(struct item *items, int count, int factor)",
+        ["- `items`, `struct item *`", "- `count`, `int`", "- `factor`, `int`"], None,
+    ),
+    "shop.cpp": (
+        "**function** `scale`",
+        "std::vector<Item> scale(const std::vector<Item>& items, int factor)",
+        ["- `items`, `const std::vector<Item>&`", "- `factor`, `int`"],
+        "**Returns** `std::vector<Item>`",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(EXPLAINED_SCALE))
+async def test_explain_each_language_states_signature_parameters_and_return(
+    engine: OfflineEngine, name: str
+) -> None:
+    title, signature, parameters, returns = EXPLAINED_SCALE[name]
+    language = language_of(name)
+    assert language is not None
+    source = parse((FIXTURES / name).read_text(encoding="utf-8"), language)
+    d = next(d for d in source.definitions() if d.name.lower() == "scale")
+    # As the explain action and hover send it: the code with the doc comment above it.
+    request = ExplainInput(
+        language=language, code=source.documented_text(d), name=d.qualified_name, kind=d.kind
+    )
+    result = await engine.run(request)
+    assert isinstance(result, ExplainResult)
+    paragraphs = result.markdown.split("\n\n")
+    assert paragraphs[0] == title
+    assert paragraphs[1] == f"```{language}\n{signature}\n```"
+    assert "old note" in paragraphs[2].lower()  # the doc comment's summary, not "No docstring"
+    assert "_No docstring._" not in result.markdown
+    assert f"**Parameters**\n{chr(10).join(parameters)}" in paragraphs
+    returned = [p for p in paragraphs if p.startswith("**Returns**")]
+    assert returned == ([returns] if returns else [])
+
+
+async def test_explain_orders_calls_as_written_and_names_java_receivers(
+    engine: OfflineEngine,
+) -> None:
+    code = (
+        "int total(List<Integer> prices) {\n"
+        "    return prices.stream().map(p -> p * 2).toList().size() + Math.abs(-1);\n}\n"
+    )
+    result = await engine.run(ExplainInput(language="java", code=code, name="total"))
+    assert isinstance(result, ExplainResult)
+    assert "**Calls** `prices.stream`, `map`, `toList`, `size`, `Math.abs`" in result.markdown

@@ -74,31 +74,44 @@ def docstring_params_match(
     )
 
 
+# A JSDoc-style type on a parameter or return tag: `@param {number} a`, `@returns {string}`.
+_TYPED_TAG = re.compile(r"^\s*(?:\*\s*)?@(?:param|arg|argument|returns?)\s+\{", re.MULTILINE)
+
+
 def doc_comment_problem(
     content: str, language: str, name: str, parameters: Sequence[str | _NamedParameter]
 ) -> str | None:
     """None when a doc comment's text fits its definition, else what to fix, as a sentence:
     a Go doc comment starts with the name; tagged ones (`@param`, Rust `# Arguments`)
-    document exactly the real parameters."""
+    document exactly the real parameters; TSDoc tags carry no `{type}` (TypeScript has
+    types, so a copy in the comment only goes stale)."""
     from lspilot.syntax.doc_comments import documented_parameters
 
     if language == "go":
         if name and not re.match(rf"(?:(?:A|An|The)\s+)?{re.escape(name)}\b", content):
             return f"A Go doc comment starts with the name: begin it with `{name}`."
         return None
+    problems = []
     expected = _parameter_names(parameters)
     documented = documented_parameters(content, language)
     if documented is None:
-        return (
-            None
-            if not expected
-            else ("Document every parameter (" + ", ".join(f"`{n}`" for n in expected) + ").")
+        if expected:
+            problems.append(
+                "Document every parameter (" + ", ".join(f"`{n}`" for n in expected) + ")."
+            )
+    else:
+        found = _parameter_names(documented)
+        if found != expected and sorted(found) != sorted(expected):
+            wanted = ", ".join(f"`{n}`" for n in expected) or "none"
+            problems.append(
+                f"The documented parameters do not match the signature: document exactly {wanted}."
+            )
+    if language in ("typescript", "tsx") and _TYPED_TAG.search(content):
+        problems.append(
+            "TypeScript has types: write `@param name - description` and `@returns description`,"
+            " with no `{type}`."
         )
-    found = _parameter_names(documented)
-    if found == expected or sorted(found) == sorted(expected):
-        return None
-    wanted = ", ".join(f"`{n}`" for n in expected) or "none"
-    return f"The documented parameters do not match the signature: document exactly {wanted}."
+    return " ".join(problems) or None
 
 
 _QUOTE_WRAP = re.compile(r"^[rRuUbB]{0,2}(?P<q>\"\"\"|'''|\"|')(?P<body>.*?)(?P=q)\s*$", re.DOTALL)

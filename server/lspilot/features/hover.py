@@ -125,7 +125,7 @@ def _explain_request(
     budget = ls.settings.limits.max_input_chars
     kind: str
     if definition is not None and definition.kind not in ("parameter",):
-        code, kind = definition.text, definition.kind
+        code, kind = source.documented_text(definition), definition.kind
         context = ""
         if definition.container:
             context = f"Defined in class {definition.container}."

@@ -45,8 +45,22 @@ def _uri_argument(args: tuple[Any, ...]) -> str | None:
     return None
 
 
+# The task each feature needs from the engine (fixes of lspilot's own findings need none).
+_FEATURE_TASKS = {
+    "hover": "explain",
+    "document": "document",
+    "generate": "generate",
+    "explain": "explain",
+    "explain selection": "explain",
+    "review": "review",
+    "review by blocks": "review",
+}
+
+
 def _support(ls: LspilotServer, uri: str) -> dict[str, Any]:
-    """The language lspilot sees a document as, and which features it gets there."""
+    """The language lspilot sees a document as, and which features it gets there: what the
+    syntax allows, less what the engine cannot do (the offline engine does not generate)."""
+    from lspilot.model import Task
     from lspilot.syntax import language_of, plain_language
     from lspilot.syntax.text import features
 
@@ -55,7 +69,16 @@ def _support(ls: LspilotServer, uri: str) -> dict[str, Any]:
     language = language_of(uri, language_id)
     full = language is not None
     language = language or plain_language(uri, language_id)
-    return {"language": language, "features": list(features(language, full))}
+    assistant = ls.assistant_or_none
+    engine = assistant.engine if assistant is not None else None
+    available = [
+        feature
+        for feature in features(language, full)
+        if engine is None
+        or feature not in _FEATURE_TASKS
+        or engine.supports(Task(_FEATURE_TASKS[feature]))
+    ]
+    return {"language": language, "features": available}
 
 
 def status_payload(ls: LspilotServer) -> dict[str, Any]:

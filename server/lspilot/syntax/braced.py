@@ -25,7 +25,7 @@ from lspilot.syntax.source import Source, clean_block_comment, one_line
 class _Found:
     """What the walk collected inside one definition's body."""
 
-    calls: list[str] = field(default_factory=list)
+    calls: list[tuple[int, str]] = field(default_factory=list)  # (where, name)
     raises: list[str] = field(default_factory=list)
 
 
@@ -135,10 +135,9 @@ class BracedSource(Source):
                 callee = self.CALLS.get(node.type)
                 if callee is not None:
                     target = node.child_by_field_name(callee)
-                    if target is not None:
-                        name = one_line(self.node_text(target))
-                        if "(" not in name and "[" not in name:
-                            found[owner].calls.append(name)
+                    name = self.callee_name(node, target) if target is not None else None
+                    if target is not None and name:
+                        found[owner].calls.append((target.start_byte, name))
                 if node.type in self.THROWS:
                     thrown = self.raised(node)
                     if thrown:
@@ -146,6 +145,11 @@ class BracedSource(Source):
             stack.extend((child, owner) for child in reversed(node.named_children))
         order.sort(key=lambda n: n.start_byte)
         return [self._definition(n, found[n.id]) for n in order]
+
+    def callee_name(self, call: Node, target: Node) -> str | None:
+        """How a call names what it calls (`items.map`), or None for a computed callee."""
+        name = one_line(self.node_text(target))
+        return name if "(" not in name and "[" not in name else None
 
     def _outer(self, node: Node) -> Node:
         """The node docs are attached to: the definition, or its wrapper."""
@@ -219,7 +223,8 @@ class BracedSource(Source):
             parameters=self.parameters_of(node),
             returns=self.returns_of(node),
             raises=tuple(dict.fromkeys([*self.declared_raises(node), *found.raises])),
-            calls=tuple(dict.fromkeys(found.calls)),
+            # In source order: the walk meets `a().b()`'s outer call `b` first.
+            calls=tuple(dict.fromkeys(name for _, name in sorted(found.calls))),
             docstring=self._doc_text(doc) if doc else None,
             docstring_start=self.start(doc[0]) if doc else None,
             docstring_end=self._doc_end(doc[-1]) if doc else None,

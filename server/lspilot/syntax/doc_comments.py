@@ -16,6 +16,10 @@ from typing import Literal
 CDocStyle = Literal["block", "line"]
 
 _PARAM_TAG = re.compile(r"^\s*[@\\]param(?:\[[a-z, ]+\])?\s+(?:\{[^}]*\}\s+)?\[?([\w$.]+)")
+# A JSDoc `{type}` on a parameter tag: `@param {number} a`, `@param {number} [a=1]`.
+_TYPED_PARAM = re.compile(r"^\s*@param\s+(\{[^}]*\}\s+(?:\[([\w$.]+)[^\]]*\]|([\w$.]+)))")
+# A return tag, its optional `{type}` and its description: `@returns {string} The name.`
+_RETURN_TAG = re.compile(r"^\s*@returns?\b\s*(?:\{([^}]*)\})?\s*(.*)$")
 _RUST_ITEM = re.compile(r"^\s*[*-]\s+`([\w]+)`")
 _HEADING = re.compile(r"^\s*#\s+(\w+)")
 
@@ -76,11 +80,31 @@ def parameter_descriptions(content: str, language: str) -> dict[str, str]:
     for line in content.split("\n"):
         match = _PARAM_TAG.match(line) if language != "rust" else _RUST_ITEM.match(line)
         if match:
-            rest = line[match.end() :].strip().lstrip("]").strip()
+            rest = re.sub(r"^(?:=[^\]]*)?\]", "", line[match.end() :].strip()).strip()
             rest = re.sub(r"^[-:\u2013]\s*", "", rest)
             if rest:
                 out[match.group(1)] = rest
     return out
+
+
+def typed_parameters(content: str) -> dict[str, str]:
+    """What an existing JSDoc writes after `@param` for each parameter it gives a `{type}`,
+    by name: `{number} a`, `{number} [b=1]`."""
+    out: dict[str, str] = {}
+    for line in content.split("\n"):
+        match = _TYPED_PARAM.match(line)
+        if match:
+            out[match.group(2) or match.group(3)] = match.group(1)
+    return out
+
+
+def return_tag(content: str) -> tuple[str | None, str | None]:
+    """The `{type}` and the description of an existing `@returns`/`@return` tag."""
+    for line in content.split("\n"):
+        match = _RETURN_TAG.match(line)
+        if match:
+            return match.group(1), match.group(2).strip() or None
+    return None, None
 
 
 def summary_line(content: str | None) -> str | None:

@@ -71,6 +71,14 @@ class JavaSource(BracedSource):
                     out.append(Parameter(name=self.node_text(name), kind="var_positional"))
         return tuple(out)
 
+    def callee_name(self, call: Node, target: Node) -> str | None:
+        """`Files.readString`, `prices.stream`: the receiver too, unless it is computed (a
+        chain's `.map(...)` is named by its method alone)."""
+        receiver = call.child_by_field_name("object")
+        name = self.node_text(target)
+        qualified = f"{one_line(self.node_text(receiver))}.{name}" if receiver else name
+        return qualified if "(" not in qualified and "[" not in qualified else name
+
     def returns_of(self, node: Node) -> str | None:
         result = node.child_by_field_name("type") if node.type == "method_declaration" else None
         text = one_line(self.node_text(result)) if result is not None else None

@@ -194,6 +194,11 @@ class Source:
         """Whether the comment starting at `start` documents a definition (JSDoc)."""
         return any(d.docstring_start == start for d in self.definitions())
 
+    def documented_text(self, definition: Definition) -> str:
+        """The definition's code with the doc comment written above it (JSDoc, `///`): what
+        an explanation of it reads (a Python docstring is inside the text already)."""
+        return self.text[_doc_start(definition) : definition.end]
+
     def definition_at_node(self, node: Node) -> Definition | None:
         """The Definition built for a definition node (language hook)."""
         return None

@@ -12,7 +12,12 @@ from collections.abc import Sequence
 
 from lspilot.assistant.engines.docstrings import describe_parameter, summary_from_name, words
 from lspilot.model import Parameter
-from lspilot.syntax.doc_comments import parameter_descriptions, summary_line
+from lspilot.syntax.doc_comments import (
+    parameter_descriptions,
+    return_tag,
+    summary_line,
+    typed_parameters,
+)
 
 _SIBILANT = re.compile(r"(?:s|sh|ch|x|z)$")
 
@@ -65,9 +70,16 @@ def write_doc_comment(
     attributes: Sequence[str] = (),
 ) -> str:
     """The text of a doc comment for one definition, in `language`'s convention (a JS/TS
-    class lists its `this.x` fields as `@property`)."""
+    class lists its `this.x` fields as `@property`). JavaScript has no types of its own, so
+    the `{type}`s of an existing JSDoc are kept (and its `@returns`, though the tree cannot
+    tell what a JavaScript function returns); no other language's comment carries a type."""
     summary = summary_line(existing) or summary_from_name(name, kind)
     kept = parameter_descriptions(existing, language) if existing else {}
+    js_existing = existing if language == "javascript" else None
+    typed = typed_parameters(js_existing) if js_existing else {}
+    return_type, return_text = return_tag(existing) if existing else (None, None)
+    if not js_existing:
+        return_type = None
     params = [p for p in parameters if p.name not in ("...", "this", "self")]
     if language == "go":
         return go_summary(name, kind, summary_line(existing))
@@ -79,12 +91,13 @@ def write_doc_comment(
     for pname, text in _described(params, kept):
         if "{" in pname or "[" in pname:
             continue  # a destructured parameter has no name to tag
-        tags.append(f"@param {pname}{dash}{text}")
+        tags.append(f"@param {typed.get(pname, pname)}{dash}{text}")
     if kind == "class" and language in ("javascript", "typescript", "tsx"):
         tags += [f"@property {a}{dash}The {' '.join(words(a)) or a}." for a in attributes]
-    if returns and kind != "class":
+    if kind != "class" and (returns or (js_existing and (return_type or return_text))):
         tag = "@returns" if language in ("javascript", "typescript", "tsx") else "@return"
-        tags.append(f"{tag} {_returns_text(returns)}")
+        of_type = f"{{{return_type}}} " if return_type else ""
+        tags.append(f"{tag} {of_type}{return_text or _returns_text(returns or '')}")
     braced = language in ("javascript", "typescript", "tsx")
     for error in raises if language != "c" else ():
         tags.append(f"@throws {'{' + error + '}' if braced else error} Raised on failure.")

@@ -186,6 +186,14 @@ def explain(request: ExplainInput) -> str:
     if source is None:
         return f"{lines_count} lines of {request.language} code (no syntax support offline)."
     definition = _main_definition(source) or _method_alone(request)
+    owner, _, name = (request.name or "").rpartition(".")
+    if (
+        definition is not None
+        and owner
+        and definition.container is None
+        and definition.name == name
+    ):
+        definition = replace(definition, container=owner)  # a method sent without its class
     if definition is not None:
         return explain_definition(definition, request.language, source, request.kind)
     if request.kind in ("variable", "import", "parameter") and request.name:

@@ -231,8 +231,9 @@ def explain_request(
         d = next((x for x in source.definitions() if (x.start, x.end) == (start, end)), None)
     if d is not None:
         context = f"Defined in class {d.container}." if d.container else ""
+        code = source.documented_text(d) if source is not None else d.text
         return ExplainInput(
-            language=language, code=d.text, name=d.qualified_name, kind=d.kind, context=context
+            language=language, code=code, name=d.qualified_name, kind=d.kind, context=context
         )
     return ExplainInput(
         language=language,
