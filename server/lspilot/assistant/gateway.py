@@ -98,7 +98,7 @@ class Assistant:
         self.on_change: Callable[[], None] | None = None
         self._build_limits(settings)
         # The daily budget is shared by every lspilot process of the user (under the cache).
-        self.meter = Meter(settings, self._meter_dir(settings))
+        self.meter = Meter(settings, self._meter_dir(settings), self._changed)
         self.requests = 0
         self.failures: Counter[str] = Counter()
         self.tokens_in = 0
@@ -384,7 +384,9 @@ class Assistant:
             settings.usage,
             settings.max_output_tokens,
         ):
-            meter, self.meter = self.meter, Meter(settings, self._meter_dir(settings))
+            meter, self.meter = self.meter, Meter(
+                settings, self._meter_dir(settings), self._changed
+            )
             self._spawn(meter.aclose())
         if engine_inputs(old) != engine_inputs(settings):
             self._spawn(self._reselect(settings))
