@@ -165,33 +165,87 @@ async def test_a_helpers_new_signature_invalidates_exactly_its_dependents(
         # A body-only edit of the other helper changes nothing the explanation relied on.
         money_path = shop / "shop/money.py"
         money_path.write_text(MONEY.replace("# FORMAT_BODY", "# reworded body"))
-        client.workspace_did_change_watched_files(
-            types.DidChangeWatchedFilesParams(
-                changes=[
-                    types.FileEvent(
-                        uri=from_fs_path(str(money_path)), type=types.FileChangeType.Changed
-                    )
-                ]
-            )
-        )
+        changed_on_disk(client, money_path)
         await hover_on(client, uri, "checkout(title")
         assert len(model_server.chat_requests()) == 3
 
         # Its signature on disk changes (a `git checkout`, another editor): asked again.
         money_path.write_text(MONEY.replace("cents: int,", "cents: float,"))
-        client.workspace_did_change_watched_files(
-            types.DidChangeWatchedFilesParams(
-                changes=[
-                    types.FileEvent(
-                        uri=from_fs_path(str(money_path)), type=types.FileChangeType.Changed
-                    )
-                ]
-            )
-        )
+        changed_on_disk(client, money_path)
         await wait_for_index_has(client, "cents: float")
         await hover_on(client, uri, "checkout(title")
         assert len(model_server.chat_requests()) == 4
         assert "cents: float" in model_server.prompt_text(model_server.chat_requests()[3])
+
+
+GO_MAIN = """package shop
+
+// Total is the price of n items.
+func Total(n int) int {
+\treturn Scale(n, 3)
+}
+"""
+
+GO_UTIL = """package shop
+
+// Scale multiplies a count by a unit price.
+func Scale(count int, unit int) int {
+\treturn count * unit // SCALE_BODY
+}
+"""
+
+
+def changed_on_disk(client: LspilotClient, path: Path) -> None:
+    """Tell the server `path` changed on disk (as a file watcher would)."""
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=from_fs_path(str(path)), type=types.FileChangeType.Changed)]
+        )
+    )
+
+
+async def test_a_go_helpers_new_signature_on_disk_reaches_the_next_prompt(
+    workspace: Path, model_env: dict[str, str], model_server: FakeModelServer
+) -> None:
+    # Go has no imports to resolve a call through: the index finds `Scale` by its name.
+    (workspace / "main.go").write_text(GO_MAIN)
+    util = workspace / "util.go"
+    util.write_text(GO_UTIL)
+    async with lsp_session(env=model_env, workspace=workspace) as client:
+        await index_ready(client)
+        # The watcher asked of the client covers Go files, not only Python and JavaScript.
+        watch = await wait_for(
+            lambda: next(
+                (
+                    r.register_options
+                    for r in client.registrations
+                    if r.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+                ),
+                None,
+            ),
+            client=client,
+            what="the watched-files registration",
+        )
+        [watcher] = watch["watchers"]  # as the client received it: plain JSON
+        glob = watcher["globPattern"].replace("{", ",").replace("}", ",")
+        for suffix in ("go", "ts", "tsx", "rs", "java", "c", "cpp", "py", "js"):
+            assert f",{suffix}," in glob, watcher
+
+        uri = client.open_doc(workspace / "main.go", GO_MAIN)
+        await hover_on(client, uri, "Total(n")
+        first = model_server.prompt_text(model_server.chat_requests()[0])
+        assert "// from util.go" in first and "func Scale(count int, unit int) int" in first
+        assert "Scale multiplies a count by a unit price." in first
+        assert "SCALE_BODY" not in first
+
+        util.write_text(GO_UTIL.replace("unit int) int", "unit float64) float64"))
+        changed_on_disk(client, util)
+        await wait_for_index_has(client, "unit float64")
+        await hover_on(client, uri, "Total(n")
+        assert len(model_server.chat_requests()) == 2
+        again = model_server.prompt_text(model_server.chat_requests()[1])
+        assert "func Scale(count int, unit float64) float64" in again
+        assert "unit int) int" not in again
 
 
 async def wait_for_index_has(client: LspilotClient, text: str) -> None:

@@ -34,13 +34,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lspilot.context")
 
-WATCH_GLOB = "**/*.{py,pyi,pyw,js,mjs,cjs,jsx}"
 # Report progress at most this often (in files), so 2,000 files are ~20 notifications.
 PROGRESS_EVERY = 100
 # A review pass waits this long at most for the index being built (then goes without it).
 INDEX_WAIT_S = 10.0
 
 _STATE: dict[int, WorkspaceIndexFeature] = {}
+
+
+def watch_glob() -> str:
+    """The files the index reads: every suffix the syntax layer parses."""
+    from lspilot.syntax import file_suffixes  # not before `initialize` is answered
+
+    return "**/*.{" + ",".join(suffix.removeprefix(".") for suffix in file_suffixes()) + "}"
 
 
 class WorkspaceIndexFeature:
@@ -146,7 +152,7 @@ class WorkspaceIndexFeature:
         if not self.ls.client_supports("workspace.did_change_watched_files.dynamic_registration"):
             return
         options = types.DidChangeWatchedFilesRegistrationOptions(
-            watchers=[types.FileSystemWatcher(glob_pattern=WATCH_GLOB)]
+            watchers=[types.FileSystemWatcher(glob_pattern=watch_glob())]
         )
         registration = types.Registration(
             id=f"lspilot-watch-{uuid.uuid4().hex[:8]}",
