@@ -248,6 +248,59 @@ async def test_a_go_helpers_new_signature_on_disk_reaches_the_next_prompt(
         assert "unit int) int" not in again
 
 
+async def test_a_renamed_helper_is_named_by_its_new_path_in_the_next_prompt(
+    workspace: Path, model_env: dict[str, str], model_server: FakeModelServer
+) -> None:
+    (workspace / "main.go").write_text(GO_MAIN)
+    (workspace / "util.go").write_text(GO_UTIL)
+    async with lsp_session(env=model_env, workspace=workspace) as client:
+        await index_ready(client)
+        uri = client.open_doc(workspace / "main.go", GO_MAIN)
+        await hover_on(client, uri, "Total(n")
+        assert "// from util.go" in model_server.prompt_text(model_server.chat_requests()[0])
+
+        # Moved in the editor's file explorer: on disk, then workspace/didRenameFiles.
+        (workspace / "lib").mkdir()
+        moved = workspace / "lib" / "scale.go"
+        (workspace / "util.go").rename(moved)
+        client.workspace_did_rename_files(
+            types.RenameFilesParams(
+                files=[
+                    types.FileRename(
+                        old_uri=from_fs_path(str(workspace / "util.go")),
+                        new_uri=from_fs_path(str(moved)),
+                    )
+                ]
+            )
+        )
+        await wait_for_index_has(client, "lib/scale.go")
+        await hover_on(client, uri, "Total(n")
+        assert len(model_server.chat_requests()) == 2
+        again = model_server.prompt_text(model_server.chat_requests()[1])
+        assert "// from lib/scale.go" in again and "func Scale(count int, unit int)" in again
+        assert "util.go" not in again
+
+
+async def test_unsaved_edits_of_a_closed_buffer_leave_the_context(
+    shop: Path, model_env: dict[str, str], model_server: FakeModelServer
+) -> None:
+    async with lsp_session(env=model_env, workspace=shop) as client:
+        await index_ready(client)
+        uri = client.open_doc(shop / "shop/main.py", MAIN)
+        text_uri = client.open_doc(shop / "shop/text.py", TEXT)
+        client.change_doc(text_uri, TEXT.replace('sep: str = "-"', 'sep: str = "_"'))
+        await hover_on(client, uri, "checkout(title")
+        assert 'sep: str = "_"' in model_server.prompt_text(model_server.chat_requests()[0])
+
+        # Closed without saving: what the disk says is what the code relies on again.
+        client.close_doc(text_uri)
+        await hover_on(client, uri, "checkout(title")
+        assert len(model_server.chat_requests()) == 2
+        again = model_server.prompt_text(model_server.chat_requests()[1])
+        assert 'def slugify(value: str, sep: str = "-") -> str:' in again
+        assert 'sep: str = "_"' not in again
+
+
 async def wait_for_index_has(client: LspilotClient, text: str) -> None:
     """didChangeWatchedFiles is a notification: wait until the stored index shows the change."""
     cache = Path(client_env_cache(client))
