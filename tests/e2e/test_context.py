@@ -199,7 +199,9 @@ def changed_on_disk(client: LspilotClient, path: Path) -> None:
     """Tell the server `path` changed on disk (as a file watcher would)."""
     client.workspace_did_change_watched_files(
         types.DidChangeWatchedFilesParams(
-            changes=[types.FileEvent(uri=from_fs_path(str(path)), type=types.FileChangeType.Changed)]
+            changes=[
+                types.FileEvent(uri=from_fs_path(str(path)), type=types.FileChangeType.Changed)
+            ]
         )
     )
 

@@ -147,9 +147,7 @@ def test_headings_are_comments_of_the_files_language(tmp_path: Path) -> None:
     index = make_index(tmp_path)
     source = parse(main, "go")
     total = next(d for d in source.definitions() if d.name == "Total")
-    text = ContextBuilder(source, index=index, path="main.go").build(
-        total.start, total.end, 2000
-    )
+    text = ContextBuilder(source, index=index, path="main.go").build(total.start, total.end, 2000)
     assert f"// {HEADINGS[2]}\n// from util.go\n" in text
     assert "func Add(a, b int) int" in text and "Add adds two numbers." in text
     assert "# " not in text

@@ -245,10 +245,13 @@ class Assistant:
                 result = await self._attempt(engine, request, limited=False)
             else:
                 held = await self.meter.reserve(request)
+                allowance = held.output_tokens  # what the budget leaves: the max_tokens sent
                 self.breaker.before()
                 try:
                     result = await call_with_retry(
-                        lambda: self._attempt(engine, request, limited=True),
+                        lambda: self._attempt(
+                            engine, request, limited=True, max_output_tokens=allowance
+                        ),
                         self.settings.limits.max_retries,
                     )
                 except BREAKER_ERRORS:
@@ -291,14 +294,21 @@ class Assistant:
         self.tokens_counted = counted.source
         self._changed()
 
-    async def _attempt(self, engine: Engine, request: AnyTaskInput, *, limited: bool) -> TaskResult:
+    async def _attempt(
+        self,
+        engine: Engine,
+        request: AnyTaskInput,
+        *,
+        limited: bool,
+        max_output_tokens: int | None = None,
+    ) -> TaskResult:
         if limited:
             # Reviews run in the background; everything else is someone waiting for it.
             priority = BACKGROUND if Task(request.task) is Task.REVIEW else INTERACTIVE
             await self.rate_limiter.acquire(priority)
             async with self.semaphore.slot(priority):
                 self.requests += 1
-                return await engine.run(request)
+                return await engine.run(request, max_output_tokens=max_output_tokens)
         self.requests += 1
         return await engine.run(request)
 
@@ -384,8 +394,9 @@ class Assistant:
             settings.usage,
             settings.max_output_tokens,
         ):
-            meter, self.meter = self.meter, Meter(
-                settings, self._meter_dir(settings), self._changed
+            meter, self.meter = (
+                self.meter,
+                Meter(settings, self._meter_dir(settings), self._changed),
             )
             self._spawn(meter.aclose())
         if engine_inputs(old) != engine_inputs(settings):
