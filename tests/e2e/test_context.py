@@ -6,7 +6,9 @@ A fixture workspace where `checkout` (shop/main.py) calls helpers defined in two
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -318,37 +320,66 @@ def client_env_cache(client: LspilotClient) -> str:
     return str(client.workspace.parent / "cache")
 
 
-async def test_the_index_is_built_in_the_background_with_progress_and_kept_on_disk(
-    workspace: Path, model_env: dict[str, str], model_server: FakeModelServer
-) -> None:
-    # 2,000 files in 40 packages.
-    for p in range(40):
-        package = workspace / f"pkg{p}"
-        package.mkdir()
-        for m in range(50):
-            (package / f"mod{m}.py").write_text(
-                f'def f{m}(x: int) -> int:\n    """Helper {p}.{m}."""\n    return x + {m}\n'
-            )
-    async with lsp_session(env=model_env, workspace=workspace, work_done_progress=True) as client:
-        # A hang guard for a busy CI machine, not a speed requirement.
-        status = await index_ready(client, timeout=INDEX_2000_TIMEOUT)
-        assert status["context"]["files"] == 2000
-        assert status["context"]["parsed"] == 2000
-        titles = [
-            report.title
-            for reports in client.progress_reports.values()
-            for report in reports
-            if isinstance(report, types.WorkDoneProgressBegin)
-        ]
-        assert "lspilot: indexing the workspace" in titles
-        ends = [
-            reports[-1]
+def module_text(p: int, m: int) -> str:
+    return f'def f{m}(x: int) -> int:\n    """Helper {p}.{m}."""\n    return x + {m}\n'
+
+
+def index_progress(client: LspilotClient) -> list[Any]:
+    """The `$/progress` reports of the indexing (begin first), as received so far."""
+    return next(
+        (
+            reports
             for reports in client.progress_reports.values()
             if reports
             and isinstance(reports[0], types.WorkDoneProgressBegin)
             and reports[0].title == "lspilot: indexing the workspace"
-        ]
-        assert ends and isinstance(ends[0], types.WorkDoneProgressEnd)
+        ),
+        [],
+    )
+
+
+async def test_the_index_is_built_in_the_background_with_progress_and_kept_on_disk(
+    workspace: Path, model_env: dict[str, str], model_server: FakeModelServer
+) -> None:
+    # 2,000 files in 40 packages; one of them a named pipe, so that the index cannot be
+    # built until the test writes it: whatever is answered before is answered while the
+    # index is being built, however fast the machine.
+    for p in range(40):
+        package = workspace / f"pkg{p}"
+        package.mkdir()
+        for m in range(50):
+            (package / f"mod{m}.py").write_text(module_text(p, m))
+    held = workspace / "pkg20" / "mod7.py"
+    held.unlink()
+    os.mkfifo(held)
+
+    def release() -> None:
+        with held.open("w") as pipe:  # blocks until the indexer opens it: it is reading
+            pipe.write(module_text(20, 7))
+
+    # Review on: the first review of the document opened waits (bounded) for the index.
+    env = {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "true"}
+    # A document of its own (outside the folder, so the index counts stay the workspace's).
+    scratch = workspace.parent / "scratch" / "calc.py"
+    async with lsp_session(env=env, workspace=workspace, work_done_progress=True) as client:
+        try:
+            uri = client.open_doc(scratch, "def twice(n):\n    return n * 2\n")
+            await hover_on(client, uri, "twice(n")
+            # Answered while the index is held mid-build: begun, not ended, never ready.
+            progress = index_progress(client)
+            assert progress and not any(
+                isinstance(r, types.WorkDoneProgressEnd) for r in progress
+            ), progress
+            assert not any((s.get("context") or {}).get("ready") for s in client.statuses)
+        finally:
+            await asyncio.to_thread(release)  # never leave the indexer blocked
+        # A hang guard for a busy CI machine, not a speed requirement.
+        status = await index_ready(client, timeout=INDEX_2000_TIMEOUT)
+        assert status["context"]["files"] == 2000
+        assert status["context"]["parsed"] == 2000
+        assert isinstance(index_progress(client)[-1], types.WorkDoneProgressEnd)
+    held.unlink()
+    held.write_text(module_text(20, 7))  # a plain file again, the same text
     stored = list((workspace.parent / "cache" / "index").glob("*.json"))
     assert len(stored) == 1 and len(json.loads(stored[0].read_text())["files"]) == 2000
 
