@@ -242,16 +242,14 @@ class Assistant:
         started, held, result, outcome = time.monotonic(), None, None, "cancelled"
         try:
             if self._local(engine):
-                result = await self._attempt(engine, request, limited=False)
+                result = await self._attempt(engine, request, allowance=None)
             else:
                 held = await self.meter.reserve(request)
-                allowance = held.output_tokens  # what the budget leaves: the max_tokens sent
+                allowance = held.output_tokens
                 self.breaker.before()
                 try:
                     result = await call_with_retry(
-                        lambda: self._attempt(
-                            engine, request, limited=True, max_output_tokens=allowance
-                        ),
+                        lambda: self._attempt(engine, request, allowance=allowance),
                         self.settings.limits.max_retries,
                     )
                 except BREAKER_ERRORS:
@@ -295,20 +293,17 @@ class Assistant:
         self._changed()
 
     async def _attempt(
-        self,
-        engine: Engine,
-        request: AnyTaskInput,
-        *,
-        limited: bool,
-        max_output_tokens: int | None = None,
+        self, engine: Engine, request: AnyTaskInput, *, allowance: int | None
     ) -> TaskResult:
-        if limited:
+        """One attempt. `allowance`: the budget's output allowance (the max_tokens asked for)
+        of a request under the limits; None for the offline engine, which has none."""
+        if allowance is not None:
             # Reviews run in the background; everything else is someone waiting for it.
             priority = BACKGROUND if Task(request.task) is Task.REVIEW else INTERACTIVE
             await self.rate_limiter.acquire(priority)
             async with self.semaphore.slot(priority):
                 self.requests += 1
-                return await engine.run(request, max_output_tokens=max_output_tokens)
+                return await engine.run(request, max_output_tokens=allowance)
         self.requests += 1
         return await engine.run(request)
 
