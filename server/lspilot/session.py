@@ -75,6 +75,8 @@ class LspilotServer(LanguageServer):
         self._parsing: dict[tuple[str, int | None, int], asyncio.Future[Source]] = {}
         #: Called at shutdown, before background tasks are cancelled (debouncers, timers).
         self.on_close: list[Callable[[], None]] = []
+        #: Called with the URI of a document the editor closed (its buffer is gone).
+        self.on_document_closed: list[Callable[[str], None]] = []
         #: True from `shutdown` on: failures then are the shutdown's, not the user's business.
         self.closing = False
         #: How serving over stdio ended: 0, 1 (`exit` without `shutdown`), 130 (Ctrl-C).

@@ -6,7 +6,9 @@ A fixture workspace where `checkout` (shop/main.py) calls helpers defined in two
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -165,33 +167,142 @@ async def test_a_helpers_new_signature_invalidates_exactly_its_dependents(
         # A body-only edit of the other helper changes nothing the explanation relied on.
         money_path = shop / "shop/money.py"
         money_path.write_text(MONEY.replace("# FORMAT_BODY", "# reworded body"))
-        client.workspace_did_change_watched_files(
-            types.DidChangeWatchedFilesParams(
-                changes=[
-                    types.FileEvent(
-                        uri=from_fs_path(str(money_path)), type=types.FileChangeType.Changed
-                    )
-                ]
-            )
-        )
+        changed_on_disk(client, money_path)
         await hover_on(client, uri, "checkout(title")
         assert len(model_server.chat_requests()) == 3
 
         # Its signature on disk changes (a `git checkout`, another editor): asked again.
         money_path.write_text(MONEY.replace("cents: int,", "cents: float,"))
-        client.workspace_did_change_watched_files(
-            types.DidChangeWatchedFilesParams(
-                changes=[
-                    types.FileEvent(
-                        uri=from_fs_path(str(money_path)), type=types.FileChangeType.Changed
-                    )
-                ]
-            )
-        )
+        changed_on_disk(client, money_path)
         await wait_for_index_has(client, "cents: float")
         await hover_on(client, uri, "checkout(title")
         assert len(model_server.chat_requests()) == 4
         assert "cents: float" in model_server.prompt_text(model_server.chat_requests()[3])
+
+
+GO_MAIN = """package shop
+
+// Total is the price of n items.
+func Total(n int) int {
+\treturn Scale(n, 3)
+}
+"""
+
+GO_UTIL = """package shop
+
+// Scale multiplies a count by a unit price.
+func Scale(count int, unit int) int {
+\treturn count * unit // SCALE_BODY
+}
+"""
+
+
+def changed_on_disk(client: LspilotClient, path: Path) -> None:
+    """Tell the server `path` changed on disk (as a file watcher would)."""
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(uri=from_fs_path(str(path)), type=types.FileChangeType.Changed)
+            ]
+        )
+    )
+
+
+async def test_a_go_helpers_new_signature_on_disk_reaches_the_next_prompt(
+    workspace: Path, model_env: dict[str, str], model_server: FakeModelServer
+) -> None:
+    # Go has no imports to resolve a call through: the index finds `Scale` by its name.
+    (workspace / "main.go").write_text(GO_MAIN)
+    util = workspace / "util.go"
+    util.write_text(GO_UTIL)
+    async with lsp_session(env=model_env, workspace=workspace) as client:
+        await index_ready(client)
+        # The watcher asked of the client covers Go files, not only Python and JavaScript.
+        watch = await wait_for(
+            lambda: next(
+                (
+                    r.register_options
+                    for r in client.registrations
+                    if r.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+                ),
+                None,
+            ),
+            client=client,
+            what="the watched-files registration",
+        )
+        [watcher] = watch["watchers"]  # as the client received it: plain JSON
+        glob = watcher["globPattern"].replace("{", ",").replace("}", ",")
+        for suffix in ("go", "ts", "tsx", "rs", "java", "c", "cpp", "py", "js"):
+            assert f",{suffix}," in glob, watcher
+
+        uri = client.open_doc(workspace / "main.go", GO_MAIN)
+        await hover_on(client, uri, "Total(n")
+        first = model_server.prompt_text(model_server.chat_requests()[0])
+        assert "// from util.go" in first and "func Scale(count int, unit int) int" in first
+        assert "Scale multiplies a count by a unit price." in first
+        assert "SCALE_BODY" not in first
+
+        util.write_text(GO_UTIL.replace("unit int) int", "unit float64) float64"))
+        changed_on_disk(client, util)
+        await wait_for_index_has(client, "unit float64")
+        await hover_on(client, uri, "Total(n")
+        assert len(model_server.chat_requests()) == 2
+        again = model_server.prompt_text(model_server.chat_requests()[1])
+        assert "func Scale(count int, unit float64) float64" in again
+        assert "unit int) int" not in again
+
+
+async def test_a_renamed_helper_is_named_by_its_new_path_in_the_next_prompt(
+    workspace: Path, model_env: dict[str, str], model_server: FakeModelServer
+) -> None:
+    (workspace / "main.go").write_text(GO_MAIN)
+    (workspace / "util.go").write_text(GO_UTIL)
+    async with lsp_session(env=model_env, workspace=workspace) as client:
+        await index_ready(client)
+        uri = client.open_doc(workspace / "main.go", GO_MAIN)
+        await hover_on(client, uri, "Total(n")
+        assert "// from util.go" in model_server.prompt_text(model_server.chat_requests()[0])
+
+        # Moved in the editor's file explorer: on disk, then workspace/didRenameFiles.
+        (workspace / "lib").mkdir()
+        moved = workspace / "lib" / "scale.go"
+        (workspace / "util.go").rename(moved)
+        client.workspace_did_rename_files(
+            types.RenameFilesParams(
+                files=[
+                    types.FileRename(
+                        old_uri=from_fs_path(str(workspace / "util.go")),
+                        new_uri=from_fs_path(str(moved)),
+                    )
+                ]
+            )
+        )
+        await wait_for_index_has(client, "lib/scale.go")
+        await hover_on(client, uri, "Total(n")
+        assert len(model_server.chat_requests()) == 2
+        again = model_server.prompt_text(model_server.chat_requests()[1])
+        assert "// from lib/scale.go" in again and "func Scale(count int, unit int)" in again
+        assert "util.go" not in again
+
+
+async def test_unsaved_edits_of_a_closed_buffer_leave_the_context(
+    shop: Path, model_env: dict[str, str], model_server: FakeModelServer
+) -> None:
+    async with lsp_session(env=model_env, workspace=shop) as client:
+        await index_ready(client)
+        uri = client.open_doc(shop / "shop/main.py", MAIN)
+        text_uri = client.open_doc(shop / "shop/text.py", TEXT)
+        client.change_doc(text_uri, TEXT.replace('sep: str = "-"', 'sep: str = "_"'))
+        await hover_on(client, uri, "checkout(title")
+        assert 'sep: str = "_"' in model_server.prompt_text(model_server.chat_requests()[0])
+
+        # Closed without saving: what the disk says is what the code relies on again.
+        client.close_doc(text_uri)
+        await hover_on(client, uri, "checkout(title")
+        assert len(model_server.chat_requests()) == 2
+        again = model_server.prompt_text(model_server.chat_requests()[1])
+        assert 'def slugify(value: str, sep: str = "-") -> str:' in again
+        assert 'sep: str = "_"' not in again
 
 
 async def wait_for_index_has(client: LspilotClient, text: str) -> None:
@@ -209,37 +320,66 @@ def client_env_cache(client: LspilotClient) -> str:
     return str(client.workspace.parent / "cache")
 
 
-async def test_the_index_is_built_in_the_background_with_progress_and_kept_on_disk(
-    workspace: Path, model_env: dict[str, str], model_server: FakeModelServer
-) -> None:
-    # 2,000 files in 40 packages.
-    for p in range(40):
-        package = workspace / f"pkg{p}"
-        package.mkdir()
-        for m in range(50):
-            (package / f"mod{m}.py").write_text(
-                f'def f{m}(x: int) -> int:\n    """Helper {p}.{m}."""\n    return x + {m}\n'
-            )
-    async with lsp_session(env=model_env, workspace=workspace, work_done_progress=True) as client:
-        # A hang guard for a busy CI machine, not a speed requirement.
-        status = await index_ready(client, timeout=INDEX_2000_TIMEOUT)
-        assert status["context"]["files"] == 2000
-        assert status["context"]["parsed"] == 2000
-        titles = [
-            report.title
-            for reports in client.progress_reports.values()
-            for report in reports
-            if isinstance(report, types.WorkDoneProgressBegin)
-        ]
-        assert "lspilot: indexing the workspace" in titles
-        ends = [
-            reports[-1]
+def module_text(p: int, m: int) -> str:
+    return f'def f{m}(x: int) -> int:\n    """Helper {p}.{m}."""\n    return x + {m}\n'
+
+
+def index_progress(client: LspilotClient) -> list[Any]:
+    """The `$/progress` reports of the indexing (begin first), as received so far."""
+    return next(
+        (
+            reports
             for reports in client.progress_reports.values()
             if reports
             and isinstance(reports[0], types.WorkDoneProgressBegin)
             and reports[0].title == "lspilot: indexing the workspace"
-        ]
-        assert ends and isinstance(ends[0], types.WorkDoneProgressEnd)
+        ),
+        [],
+    )
+
+
+async def test_the_index_is_built_in_the_background_with_progress_and_kept_on_disk(
+    workspace: Path, model_env: dict[str, str], model_server: FakeModelServer
+) -> None:
+    # 2,000 files in 40 packages; one of them a named pipe, so that the index cannot be
+    # built until the test writes it: whatever is answered before is answered while the
+    # index is being built, however fast the machine.
+    for p in range(40):
+        package = workspace / f"pkg{p}"
+        package.mkdir()
+        for m in range(50):
+            (package / f"mod{m}.py").write_text(module_text(p, m))
+    held = workspace / "pkg20" / "mod7.py"
+    held.unlink()
+    os.mkfifo(held)
+
+    def release() -> None:
+        with held.open("w") as pipe:  # blocks until the indexer opens it: it is reading
+            pipe.write(module_text(20, 7))
+
+    # Review on: the first review of the document opened waits (bounded) for the index.
+    env = {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "true"}
+    # A document of its own (outside the folder, so the index counts stay the workspace's).
+    scratch = workspace.parent / "scratch" / "calc.py"
+    async with lsp_session(env=env, workspace=workspace, work_done_progress=True) as client:
+        try:
+            uri = client.open_doc(scratch, "def twice(n):\n    return n * 2\n")
+            await hover_on(client, uri, "twice(n")
+            # Answered while the index is held mid-build: begun, not ended, never ready.
+            progress = index_progress(client)
+            assert progress and not any(
+                isinstance(r, types.WorkDoneProgressEnd) for r in progress
+            ), progress
+            assert not any((s.get("context") or {}).get("ready") for s in client.statuses)
+        finally:
+            await asyncio.to_thread(release)  # never leave the indexer blocked
+        # A hang guard for a busy CI machine, not a speed requirement.
+        status = await index_ready(client, timeout=INDEX_2000_TIMEOUT)
+        assert status["context"]["files"] == 2000
+        assert status["context"]["parsed"] == 2000
+        assert isinstance(index_progress(client)[-1], types.WorkDoneProgressEnd)
+    held.unlink()
+    held.write_text(module_text(20, 7))  # a plain file again, the same text
     stored = list((workspace.parent / "cache" / "index").glob("*.json"))
     assert len(stored) == 1 and len(json.loads(stored[0].read_text())["files"]) == 2000
 

@@ -106,6 +106,33 @@ async def test_usage_log_and_report_match_the_model_servers_own_log(
     )
     assert "requests: 4, answered from the cache: 1 (hit rate 25%)" in text.stdout
 
+    # Prices from the environment (JSON, as documented), then from the workspace file.
+    priced_env = {**model_env, "LSPILOT_USAGE__PRICES": '{"test-model": [10.0, 20.0]}'}
+    priced = await usage_json(workspace, priced_env)
+    assert priced.stderr == ""
+    assert json.loads(priced.stdout)["cost_usd"] == round((606 * 10.0 + 66 * 20.0) / 1e6, 6)
+    (workspace / ".lspilot.toml").write_text('[usage.prices]\n"test-model" = [1.0, 2.0]\n')
+    from_file = await usage_json(workspace, model_env)
+    assert from_file.stderr == ""
+    assert json.loads(from_file.stdout)["cost_usd"] == round((606 * 1.0 + 66 * 2.0) / 1e6, 6)
+    # A price table that does not apply is said, not silently left out of the cost.
+    bad = await usage_json(workspace, {**model_env, "LSPILOT_USAGE__PRICES": "test-model=1"})
+    assert bad.returncode == 0
+    assert "lspilot usage: warning:" in bad.stderr and "LSPILOT_USAGE__PRICES" in bad.stderr
+
+
+async def usage_json(workspace: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`lspilot usage --since 1d --json` run in `workspace`."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [*LSPILOT, "usage", "--since", "1d", "--json"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
 
 async def test_two_servers_share_one_daily_budget(
     workspace: Path, model_env: dict[str, str], model_server: FakeModelServer

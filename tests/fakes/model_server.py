@@ -41,7 +41,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -192,6 +192,18 @@ def fake_tokens(text: str) -> list[int]:
 def _tokens(text: str) -> int:
     """Rough token count, ~4 characters per token, like a real tokenizer on code."""
     return (len(text) + 3) // 4
+
+
+def _within_max_tokens(body: dict[str, Any], reply: Reply) -> Reply:
+    """`reply` cut at the request's output limit, as a real server would cut it."""
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    if not isinstance(limit, int):
+        return reply
+    completion = reply.usage[1] if reply.usage is not None else _tokens(reply.content)
+    if completion <= limit:
+        return reply
+    usage = (reply.usage[0], limit) if reply.usage is not None else None
+    return replace(reply, content=reply.content[: 4 * limit], usage=usage, finish_reason="length")
 
 
 def _split(content: str, pieces: int = 4) -> list[str]:
@@ -396,6 +408,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         reply = fake._next_reply(body)
+        if fake.honor_max_tokens:
+            reply = _within_max_tokens(body, reply)
         record.reply = reply
         if reply.delay and not self._wait(reply.delay, record):
             self._abort()
@@ -482,6 +496,9 @@ class FakeModelServer:
             or "llama-cpp-python" (which, like the real one, cuts a running stream short
             when a tokenize request arrives).
         tokenize_stall: Tokenize requests never answer (until the client gives up).
+        honor_max_tokens: When True, an answer longer than the request's ``max_tokens``
+            (or ``max_completion_tokens``) is cut there, as real servers do: its content to
+            ~4 characters a token, ``finish_reason`` "length", the usage to the limit.
     """
 
     def __init__(self, models: list[str] | None = None) -> None:
@@ -491,6 +508,7 @@ class FakeModelServer:
         self.mimic_llama_cpp = False
         self.tokenize: str | None = None
         self.tokenize_stall = False
+        self.honor_max_tokens = False
         self._interrupts = 0
         self.responder: Responder = _default_responder
         self._script: deque[Reply] = deque()

@@ -65,8 +65,79 @@ def test_the_per_request_limit_refuses_big_prompts_with_a_clear_message(tmp_path
     with pytest.raises(BudgetExceededError) as raised:
         budget.reserve(600, 100)
     assert "limits.maxTokensPerRequest (500)" in raised.value.user_message
-    assert budget.reserve(400, 1000).tokens == 0  # no daily budget: nothing to hold
+    allowed = budget.reserve(400, 1000)
+    assert allowed.tokens == 0  # no daily budget: nothing to hold
+    assert allowed.output_tokens == 100  # but the answer may only take what is left of 500
+    with pytest.raises(BudgetExceededError) as raised:
+        budget.reserve(450, 1000)  # 50 tokens of answer are not worth asking for
+    assert "limits.maxTokensPerRequest (500)" in raised.value.user_message
     budget.close()
+
+
+def test_what_is_left_of_the_day_shrinks_the_output_allowance(tmp_path: Path) -> None:
+    budget = SharedTokenBudget(1000, tmp_path)
+    first = budget.reserve(300, 400)
+    assert (first.tokens, first.output_tokens) == (700, 400)
+    second = budget.reserve(100, 400)  # 300 left: 100 of prompt, 200 of answer
+    assert (second.tokens, second.output_tokens) == (300, 200)
+    budget.settle(first, 700)
+    budget.settle(second, 300)
+    with pytest.raises(BudgetExceededError):
+        budget.reserve(1, 400)
+    budget.close()
+
+
+def _capped_settings(url: str, cache: Path, *, per_request: int, daily: int) -> Settings:
+    return Settings(
+        provider="openai",
+        base_url=url,
+        model="test-model",
+        api_key=SecretStr("sk-test-" + "0" * 32),
+        max_output_tokens=1000,
+        cache=CacheSettings(dir=str(cache)),
+        limits=LimitSettings(max_tokens_per_request=per_request, daily_token_budget=daily),
+    )
+
+
+async def test_the_model_is_asked_for_no_more_than_the_limits_leave(
+    model_server: FakeModelServer, tmp_path: Path
+) -> None:
+    # The model would answer at length (20,000 characters): only the allowance comes back.
+    model_server.honor_max_tokens = True
+    model_server.responder = lambda body: Reply(content="word " * 4000)
+    requests = [ExplainInput(code=f"def f{i}():\n    return {i}\n") for i in range(3)]
+    prompt = estimate_tokens(input_chars(requests[0]))
+    cache = tmp_path / "cache"
+
+    # Per request: prompt and answer within prompt + 200, whatever maxOutputTokens says.
+    capped = await create_assistant(
+        _capped_settings(model_server.url, cache, per_request=prompt + 200, daily=100_000),
+        tmp_path,
+    )
+    await capped.run(requests[0])
+    await capped.meter.drain()
+    [sent] = model_server.chat_requests()
+    assert sent.body is not None and sent.body["max_tokens"] == 200
+    used = capped.meter.budget.used_today()
+    assert used <= prompt + 200
+    await capped.aclose()
+
+    # The day (shared with the process above): 100 tokens of answer left after the prompt.
+    daily = used + prompt + 100
+    tight = await create_assistant(
+        _capped_settings(model_server.url, cache, per_request=0, daily=daily), tmp_path
+    )
+    await tight.run(requests[1])
+    await tight.meter.drain()
+    sent = model_server.chat_requests()[1]
+    assert sent.body is not None and sent.body["max_tokens"] == 100
+    # Less than a useful answer left: refused with the budget's message, nothing sent.
+    with pytest.raises(BudgetExceededError) as raised:
+        await tight.run(requests[2])
+    assert "limits.dailyTokenBudget" in raised.value.user_message
+    assert len(model_server.chat_requests()) == 2
+    assert tight.meter.budget.used_today() <= daily
+    await tight.aclose()
 
 
 def _reserve_and_settle(directory: str, start: Any, results: Any) -> None:

@@ -138,6 +138,21 @@ def test_javascript_names_resolve_through_the_index(tmp_path: Path) -> None:
     assert "// from web/util.js" in text and "function add(a, b)" in text and "Adds." in text
 
 
+def test_headings_are_comments_of_the_files_language(tmp_path: Path) -> None:
+    (tmp_path / "util.go").write_text(
+        "package shop\n\n// Add adds two numbers.\nfunc Add(a, b int) int {\n\treturn a + b\n}\n"
+    )
+    main = "package shop\n\nfunc Total(a int) int {\n\treturn Add(a, 1)\n}\n"
+    (tmp_path / "main.go").write_text(main)
+    index = make_index(tmp_path)
+    source = parse(main, "go")
+    total = next(d for d in source.definitions() if d.name == "Total")
+    text = ContextBuilder(source, index=index, path="main.go").build(total.start, total.end, 2000)
+    assert f"// {HEADINGS[2]}\n// from util.go\n" in text
+    assert "func Add(a, b int) int" in text and "Add adds two numbers." in text
+    assert "# " not in text
+
+
 def test_the_index_skips_excluded_and_dependency_files_and_reuses_the_store(
     tmp_path: Path,
 ) -> None:

@@ -423,3 +423,21 @@ def test_an_empty_lua_table_is_no_settings(tmp_path: Path) -> None:
         loaded = load_settings(tmp_path, init_options=options, client_config=options, environ={})
         assert loaded.problems == []
         assert loaded.settings == Settings()
+
+
+def test_usage_prices_from_the_environment_as_json_and_from_a_workspace_file(
+    tmp_path: Path,
+) -> None:
+    env = load_settings(None, environ={"LSPILOT_USAGE__PRICES": '{"my-model": [0.5, 1.5]}'})
+    assert env.problems == []
+    assert env.settings.usage.prices == {"my-model": (0.5, 1.5)}
+
+    unreadable = load_settings(None, environ={"LSPILOT_USAGE__PRICES": "my-model=0.5"})
+    assert unreadable.settings.usage.prices == {}
+    [problem] = unreadable.problems
+    assert "LSPILOT_USAGE__PRICES" in problem.message
+
+    _write(tmp_path, ".lspilot.toml", '[usage.prices]\n"my-model" = [2.0, 4.0]\n')
+    workspace = load_settings(tmp_path, environ={})
+    assert workspace.problems == []
+    assert workspace.settings.usage.prices == {"my-model": (2.0, 4.0)}

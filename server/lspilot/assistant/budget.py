@@ -35,6 +35,9 @@ STALE_S = 15 * 60
 CHARS_PER_TOKEN = 3
 # The instructions every prompt adds around the user's code (system prompt, headings).
 PROMPT_OVERHEAD_TOKENS = 350
+# The least output worth asking for when a limit leaves less than `maxOutputTokens`: below
+# this an answer is cut short before it says anything, so the request is refused instead.
+MIN_OUTPUT_TOKENS = 64
 
 
 def estimate_tokens(chars: int) -> int:
@@ -49,6 +52,9 @@ class Reservation:
     id: str
     day: str
     tokens: int
+    #: The most output the request may ask the model for (its `max_tokens`): what fits
+    #: within the per-request limit and what is left of the day, next to the prompt.
+    output_tokens: int = 0
 
 
 def _today() -> dt.date:
@@ -58,8 +64,10 @@ def _today() -> dt.date:
 class SharedTokenBudget:
     """`daily` tokens (in + out) per local day for all processes; 0 means no daily budget.
 
-    `per_request` (0: none) refuses a request whose prompt alone is estimated above it and
-    caps what one request reserves.
+    `per_request` (0: none) caps one request, prompt (estimated) and output together: the
+    output allowance of a reservation shrinks to fit it, and a request whose prompt leaves
+    less than `MIN_OUTPUT_TOKENS` of output under it is refused. The daily budget shrinks
+    the allowance the same way when less than the whole of it is left.
     """
 
     def __init__(
@@ -137,37 +145,47 @@ class SharedTokenBudget:
     # ---- the API ------------------------------------------------------------------------
 
     def reserve(self, prompt_tokens: int, max_output_tokens: int) -> Reservation:
-        """Hold the tokens one request may use; raise `BudgetExceededError` when they do not fit."""
-        if self.per_request and prompt_tokens > self.per_request:
-            raise BudgetExceededError(
-                f"request of about {prompt_tokens} tokens is over the per-request limit",
-                user_message=(
-                    f"this request would use about {prompt_tokens} tokens, more than "
-                    f"limits.maxTokensPerRequest ({self.per_request}); select less code"
-                ),
-            )
-        tokens = prompt_tokens + max_output_tokens
+        """Hold the tokens one request may use; raise `BudgetExceededError` when they do not fit.
+
+        The reservation's `output_tokens` is the request's output allowance: at most
+        `max_output_tokens`, less when a limit leaves less, never under the useful minimum.
+        """
+        least = min(max_output_tokens, MIN_OUTPUT_TOKENS)
+        output = max_output_tokens
         if self.per_request:
-            tokens = min(tokens, self.per_request)
+            room = self.per_request - prompt_tokens
+            if room < least:
+                raise BudgetExceededError(
+                    f"request of about {prompt_tokens} tokens is over the per-request limit",
+                    user_message=(
+                        f"this request would use about {prompt_tokens} tokens before any "
+                        f"answer, too many for limits.maxTokensPerRequest ({self.per_request}); "
+                        "select less code"
+                    ),
+                )
+            output = min(output, room)
         rid = uuid.uuid4().hex
         day = self._today().isoformat()
         if not self.daily:
-            return Reservation(rid, day, 0)
+            return Reservation(rid, day, 0, output)
 
-        def take(record: dict[str, Any]) -> bool:
-            if record["used"] + self._held(record) + tokens > self.daily:
-                return False
-            record["held"][rid] = (tokens, self._clock())
-            return True
+        def take(record: dict[str, Any]) -> int | None:
+            left = self.daily - record["used"] - self._held(record) - prompt_tokens
+            allowed = min(output, left)
+            if allowed < least or allowed < 0:
+                return None
+            record["held"][rid] = (prompt_tokens + allowed, self._clock())
+            return allowed
 
-        if not self._update(take):
+        allowed = self._update(take)
+        if allowed is None:
             self._exhausted_on = self._today()
             raise BudgetExceededError(
                 f"daily token budget of {self.daily} reached",
                 user_message=self.exhausted_message(),
             )
         self._exhausted_on = None
-        return Reservation(rid, day, tokens)
+        return Reservation(rid, day, prompt_tokens + allowed, allowed)
 
     def settle(self, reservation: Reservation, used: int) -> None:
         """Release `reservation` and count the `used` tokens against the day."""

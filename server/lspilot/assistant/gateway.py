@@ -98,7 +98,7 @@ class Assistant:
         self.on_change: Callable[[], None] | None = None
         self._build_limits(settings)
         # The daily budget is shared by every lspilot process of the user (under the cache).
-        self.meter = Meter(settings, self._meter_dir(settings))
+        self.meter = Meter(settings, self._meter_dir(settings), self._changed)
         self.requests = 0
         self.failures: Counter[str] = Counter()
         self.tokens_in = 0
@@ -242,13 +242,14 @@ class Assistant:
         started, held, result, outcome = time.monotonic(), None, None, "cancelled"
         try:
             if self._local(engine):
-                result = await self._attempt(engine, request, limited=False)
+                result = await self._attempt(engine, request, allowance=None)
             else:
                 held = await self.meter.reserve(request)
+                allowance = held.output_tokens
                 self.breaker.before()
                 try:
                     result = await call_with_retry(
-                        lambda: self._attempt(engine, request, limited=True),
+                        lambda: self._attempt(engine, request, allowance=allowance),
                         self.settings.limits.max_retries,
                     )
                 except BREAKER_ERRORS:
@@ -291,14 +292,18 @@ class Assistant:
         self.tokens_counted = counted.source
         self._changed()
 
-    async def _attempt(self, engine: Engine, request: AnyTaskInput, *, limited: bool) -> TaskResult:
-        if limited:
+    async def _attempt(
+        self, engine: Engine, request: AnyTaskInput, *, allowance: int | None
+    ) -> TaskResult:
+        """One attempt. `allowance`: the budget's output allowance (the max_tokens asked for)
+        of a request under the limits; None for the offline engine, which has none."""
+        if allowance is not None:
             # Reviews run in the background; everything else is someone waiting for it.
             priority = BACKGROUND if Task(request.task) is Task.REVIEW else INTERACTIVE
             await self.rate_limiter.acquire(priority)
             async with self.semaphore.slot(priority):
                 self.requests += 1
-                return await engine.run(request)
+                return await engine.run(request, max_output_tokens=allowance)
         self.requests += 1
         return await engine.run(request)
 
@@ -384,7 +389,10 @@ class Assistant:
             settings.usage,
             settings.max_output_tokens,
         ):
-            meter, self.meter = self.meter, Meter(settings, self._meter_dir(settings))
+            meter, self.meter = (
+                self.meter,
+                Meter(settings, self._meter_dir(settings), self._changed),
+            )
             self._spawn(meter.aclose())
         if engine_inputs(old) != engine_inputs(settings):
             self._spawn(self._reselect(settings))

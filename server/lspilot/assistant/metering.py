@@ -57,8 +57,15 @@ def input_chars(request: AnyTaskInput) -> int:
 class Meter:
     """The budget and the usage log of one assistant."""
 
-    def __init__(self, settings: Settings, directory: Path | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        directory: Path | None,
+        on_recorded: Callable[[], None] | None = None,
+    ) -> None:
         limits = settings.limits
+        #: Told (on the loop) when a record or settlement landed: today's totals changed.
+        self.on_recorded = on_recorded
         self.max_output_tokens = settings.max_output_tokens
         self.budget = SharedTokenBudget(
             limits.daily_token_budget, directory, per_request=limits.max_tokens_per_request
@@ -169,6 +176,7 @@ class Meter:
         await asyncio.get_running_loop().run_in_executor(
             None, _logged(self._writer(entry, reservation))
         )
+        self._recorded()
 
     def hit(self, engine: Engine, request: AnyTaskInput) -> None:
         """Record an answer served from the cache."""
@@ -192,6 +200,11 @@ class Meter:
         future = loop.run_in_executor(None, _logged(work))
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
+        future.add_done_callback(lambda _: self._recorded())
+
+    def _recorded(self) -> None:
+        if self.on_recorded is not None:
+            self.on_recorded()
 
     async def drain(self) -> None:
         """Wait until every count, settle and record started so far is done."""

@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import re
+import sys
 from typing import Any
 
 from lspilot.cli.common import add_root_argument, epilog, load, workspace_root
@@ -60,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     from lspilot.assistant.cache import ResultCache
     from lspilot.assistant.usage import read_entries, summarize
 
-    settings = load(workspace_root(args)).settings
+    loaded = load(workspace_root(args))
+    for problem in loaded.problems:  # a price table that did not apply changes every cost
+        sys.stderr.write(f"lspilot usage: warning: {problem.message}\n")
+    settings = loaded.settings
     since = since_of(args.since)
     directory = ResultCache(settings.cache).directory / "usage"
     summary = summarize(read_entries(directory, since), settings.usage.prices)

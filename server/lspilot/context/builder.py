@@ -36,7 +36,6 @@ HEADINGS = (
     "The enclosing class",
 )
 _NAME = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
-_COMMENT = {"python": "#", "javascript": "//"}
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,7 @@ class ContextBuilder:
         # Review (ranks 1, 2) goes without headings: its items say where they are from, and
         # the tokens are paid per chunk.
         headings = ranks != (1, 2)
-        return render(items, max_tokens, self.source.language, headings=headings)
+        return render(items, max_tokens, self._comment(), headings=headings)
 
     def items(self, start: int, end: int, *, code_only: bool = False) -> list[Item]:
         """Every candidate item, in order of relevance."""
@@ -234,7 +233,9 @@ class ContextBuilder:
         return [Item(3, "\n".join(parts))]
 
     def _comment(self) -> str:
-        return _COMMENT.get(self.source.language, "#")
+        """The line comment of the language the context is written in (the task's file)."""
+        marker = self.source.LINE_COMMENT
+        return marker if marker.isprintable() else "#"  # "\0": a language without one
 
     # ---- other files ----------------------------------------------------------------------
 
@@ -321,9 +322,9 @@ def _import_target(statement: str, bound: str) -> tuple[str, str | None] | None:
     return None
 
 
-def render(items: list[Item], max_tokens: int, language: str, *, headings: bool = True) -> str:
-    """The items under their headings, stopping at the first that does not fit."""
-    comment = _COMMENT.get(language, "#")
+def render(items: list[Item], max_tokens: int, comment: str, *, headings: bool = True) -> str:
+    """The items under their headings (`comment` lines), stopping at the first that does not
+    fit."""
     out: list[str] = []
     spent, rank = 0, -1
     for item in items:

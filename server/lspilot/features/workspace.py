@@ -34,13 +34,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lspilot.context")
 
-WATCH_GLOB = "**/*.{py,pyi,pyw,js,mjs,cjs,jsx}"
 # Report progress at most this often (in files), so 2,000 files are ~20 notifications.
 PROGRESS_EVERY = 100
 # A review pass waits this long at most for the index being built (then goes without it).
 INDEX_WAIT_S = 10.0
 
 _STATE: dict[int, WorkspaceIndexFeature] = {}
+
+
+def watch_glob() -> str:
+    """The files the index reads: every suffix the syntax layer parses."""
+    from lspilot.syntax import file_suffixes  # not before `initialize` is answered
+
+    return "**/*.{" + ",".join(suffix.removeprefix(".") for suffix in file_suffixes()) + "}"
 
 
 class WorkspaceIndexFeature:
@@ -56,6 +62,8 @@ class WorkspaceIndexFeature:
         #: Called when what the index holds changed (the diagnostics re-plan their chunks).
         self.listeners: list[Callable[[], None]] = []
         self._seen_generation = 0
+        #: Closed documents being read from disk again; contexts wait for them.
+        self._reloading: set[asyncio.Task[Any]] = set()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -146,7 +154,7 @@ class WorkspaceIndexFeature:
         if not self.ls.client_supports("workspace.did_change_watched_files.dynamic_registration"):
             return
         options = types.DidChangeWatchedFilesRegistrationOptions(
-            watchers=[types.FileSystemWatcher(glob_pattern=WATCH_GLOB)]
+            watchers=[types.FileSystemWatcher(glob_pattern=watch_glob())]
         )
         registration = types.Registration(
             id=f"lspilot-watch-{uuid.uuid4().hex[:8]}",
@@ -213,11 +221,29 @@ class WorkspaceIndexFeature:
         await asyncio.to_thread(context.index.save)
         self._changed()
 
+    def document_closed(self, uri: str) -> None:
+        """The editor's buffer of `uri` is gone, saved or not: the disk is the truth again."""
+        context, path = self.context, to_fs_path(uri)
+        if context is None or context.index is None or path is None:
+            return
+        task = self.ls.spawn(self._reload(context, path), name="context-reload")
+        self._reloading.add(task)
+        task.add_done_callback(self._reloading.discard)
+
+    async def _reload(self, context: WorkspaceContext, path: str) -> None:
+        assert context.index is not None
+        await asyncio.to_thread(context.index.update_path, path)  # gone from disk: removed
+        context.forget(path)
+        if context is self.context:
+            self._changed()
+
     async def sync_open_documents(self) -> None:
         """Re-index the open documents the index has not seen at their current version."""
         context = self.context
         if context is None:
             return
+        if self._reloading:  # a closed buffer's entry must not outlive the close
+            await asyncio.gather(*list(self._reloading), return_exceptions=True)
         documents, versions = [], {}
         for doc in list(self.ls.workspace.text_documents.values()):
             path = to_fs_path(doc.uri)
@@ -275,6 +301,7 @@ def register(ls: LspilotServer) -> None:
     """Wire the workspace index into the server."""
     feature = _STATE[id(ls)] = WorkspaceIndexFeature(ls)
     ls.on_settings_changed.append(feature.settings_changed)
+    ls.on_document_closed.append(feature.document_closed)
     ls.status_sections["context"] = feature.stats
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)

@@ -30,6 +30,7 @@ class Leaf:
     owner: type[BaseModel]
     name: str
     is_list: bool
+    is_dict: bool
     nullable: bool
     numeric: bool
     secret: bool
@@ -65,6 +66,7 @@ def walk_leaves(
             owner=model,
             name=name,
             is_list=any(get_origin(a) is list for a in args),
+            is_dict=any(get_origin(a) is dict for a in args),
             nullable=type(None) in args,
             numeric=any(a in (int, float) for a in args),
             secret=model is Settings and name == "api_key",

@@ -291,6 +291,8 @@ class _Loader:
             if sub is None:
                 if i == len(parts) - 1 and LEAVES[key].is_list:
                     parsed = _env_list(value)
+                elif i == len(parts) - 1 and LEAVES[key].is_dict:
+                    parsed = _env_object(value)  # not JSON: validation words the problem
                 break
             if i == len(parts) - 1:
                 # A whole section in one variable: only as a JSON object.
@@ -335,6 +337,14 @@ def _env_list(value: str) -> Any:
         except ValueError:
             pass
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _env_object(value: str) -> Any:
+    """A mapping from the environment: JSON (``{"my-model": [0.5, 1.5]}``), else the text."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def _unwrap(options: Any, source: str, loader: _Loader) -> Mapping[Any, Any] | None:

@@ -27,6 +27,7 @@ __all__ = [
     "Identifier",
     "Recent",
     "Source",
+    "file_suffixes",
     "language_of",
     "parse",
     "parse_plain",
@@ -99,6 +100,11 @@ _cache: Recent[tuple[str, int], Source] = Recent(_CACHE_BYTES, tree_bytes)
 COOPERATIVE_CHARS = 20_000
 _SLICE_BYTES = 8192
 _one_big_parse = threading.Lock()
+
+
+def file_suffixes() -> tuple[str, ...]:
+    """The file name suffixes whose language a grammar parses (".py", ".go", ...)."""
+    return tuple(_EXTENSIONS)
 
 
 def language_of(uri: str, language_id: str | None = None) -> str | None:

@@ -30,8 +30,14 @@ class Engine(Protocol):
         """Whether this engine can answer `task` at all (offline: no GENERATE)."""
         ...
 
-    async def run(self, request: AnyTaskInput) -> TaskResult:
-        """One attempt at `request`; raises `AssistantError` subclasses."""
+    async def run(
+        self, request: AnyTaskInput, *, max_output_tokens: int | None = None
+    ) -> TaskResult:
+        """One attempt at `request`; raises `AssistantError` subclasses.
+
+        `max_output_tokens`: the most output to ask for (the budget's allowance), when less
+        than the settings' `maxOutputTokens`.
+        """
         ...
 
     async def aclose(self) -> None:

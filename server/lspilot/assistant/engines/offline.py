@@ -64,7 +64,9 @@ class OfflineEngine:
         """Everything but generating code."""
         return task != Task.GENERATE
 
-    async def run(self, request: AnyTaskInput) -> TaskResult:
+    async def run(
+        self, request: AnyTaskInput, *, max_output_tokens: int | None = None
+    ) -> TaskResult:
         """Answer one task from the syntax tree (CPU only; the caller keeps large inputs off
         the event loop)."""
         meta = ResultMeta(engine=self.id, model=MODEL)

@@ -189,7 +189,9 @@ class OpenAIEngine:
             return "prompt"
         return "json_schema" if mode == "on" else caps.structured
 
-    async def run(self, request: AnyTaskInput) -> TaskResult:
+    async def run(
+        self, request: AnyTaskInput, *, max_output_tokens: int | None = None
+    ) -> TaskResult:
         """Ask the model once; raise an `AssistantError` subclass on any failure."""
         task = Task(request.task)
         model = self.model_for(task)
@@ -199,7 +201,7 @@ class OpenAIEngine:
             "model": model,
             "messages": messages,
             "temperature": self.settings.temperature,
-            "max_tokens": self.settings.max_output_tokens,
+            "max_tokens": max_output_tokens or self.settings.max_output_tokens,
             "stream": True,
         }
         if caps.stream_options:

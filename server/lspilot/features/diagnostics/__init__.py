@@ -37,6 +37,8 @@ def register(ls: LspilotServer) -> None:
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: LspilotServer, params: types.DidCloseTextDocumentParams) -> None:
         feature.closed(params.text_document.uri)
+        for listener in ls.on_document_closed:  # one didClose handler per server: shared
+            listener(params.text_document.uri)
 
     @ls.feature(
         types.TEXT_DOCUMENT_DIAGNOSTIC,
