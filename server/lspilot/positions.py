@@ -24,6 +24,7 @@ import re
 import weakref
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from lsprotocol import types
 from pygls.workspace import TextDocument, Workspace
@@ -168,13 +169,69 @@ def lsp_range(doc: TextDocument, start: int, end: int) -> types.Range:
     return index.range(start, end, encoding)
 
 
+class ByteEdit(NamedTuple):
+    """One edit as tree-sitter's `Tree.edit` takes it: UTF-8 byte offsets, (row, byte) points."""
+
+    start_byte: int
+    old_end_byte: int
+    new_end_byte: int
+    start_point: tuple[int, int]
+    old_end_point: tuple[int, int]
+    new_end_point: tuple[int, int]
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _point(text: str, offset: int) -> tuple[tuple[int, int], int]:
+    """The (row, byte column) point of string `offset` in `text` (rows at ``\n``, as
+    tree-sitter counts them) and its byte offset."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    column = _utf8_len(text[line_start:offset])
+    line_byte = line_start if text.isascii() else _utf8_len(text[:line_start])
+    return (text.count("\n", 0, offset), column), line_byte + column
+
+
+def byte_edit(text: str, start: int, end: int, new_text: str) -> ByteEdit:
+    """`text[start:end]` replaced by `new_text`, in tree-sitter's terms (scans `text` up to
+    `end` in C: no per-line work)."""
+    start_point, start_byte = _point(text, start)
+    old_end_point, old_end_byte = _point(text, end)
+    breaks = new_text.count("\n")
+    tail = new_text[new_text.rfind("\n") + 1 :]
+    column = _utf8_len(tail) + (start_point[1] if not breaks else 0)
+    return ByteEdit(
+        start_byte,
+        old_end_byte,
+        start_byte + _utf8_len(new_text),
+        start_point,
+        old_end_point,
+        (start_point[0] + breaks, column),
+    )
+
+
+#: Edits kept per document for an incremental re-parse; past this a full parse is cheaper.
+MAX_EDITS = 2000
+
+
 class LspTextDocument(TextDocument):
     """pygls's document with LSP's line breaks, so the server's copy never drifts.
 
     pygls splits lines with `str.splitlines` (which also breaks at ``\\f``, ``\\v``,
     ``\\x85``, U+2028/2029) and applies a column past the end of a line on the next one; an
     incremental change here is applied through `LineIndex`, exactly as the editor applied it.
+
+    It also records each incremental change as a `ByteEdit` since the text last parsed, so
+    that a feature asking for the new tree gets an incremental re-parse of the old one (a
+    keystroke costs the parser the edited region, not the whole file).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The text the recorded `edits` start from (None: not recorded).
+        self.edits_from: str | None = None
+        self.edits: list[ByteEdit] = []
 
     @property
     def lines(self) -> Sequence[str]:
@@ -193,7 +250,27 @@ class LspTextDocument(TextDocument):
         start = index.offset(change.range.start, encoding)
         end = index.offset(change.range.end, encoding)
         start, end = min(start, end), max(start, end)
-        self._source = index.text[:start] + change.text + index.text[end:]
+        old = index.text
+        self._source = old[:start] + change.text + old[end:]
+        if self.edits_from is None or len(self.edits) >= MAX_EDITS:
+            self.edits_from, self.edits = old, []
+        self.edits.append(byte_edit(old, start, end, change.text))
+
+    def _apply_full_change(self, change: types.TextDocumentContentChangeEvent) -> None:
+        super()._apply_full_change(change)
+        self.edits_from, self.edits = None, []
+
+    def edits_since(self, text: str) -> list[ByteEdit] | None:
+        """The edits that turn `text` (an earlier version) into the current one, if known."""
+        # (`==` on str is an identity check first: usually that is all it takes.)
+        if text == self.source:
+            return []
+        return list(self.edits) if text == self.edits_from else None
+
+    def parsed(self, text: str) -> None:
+        """`text` was parsed: later edits are recorded from it (when it is still current)."""
+        if text == self.source:
+            self.edits_from, self.edits = self.source, []
 
 
 class LspWorkspace(Workspace):

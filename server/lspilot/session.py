@@ -9,6 +9,7 @@ features in, so no feature imports the wiring.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import sys
@@ -25,6 +26,7 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from lspilot import __version__
+from lspilot.documents import ParsedDocuments
 from lspilot.logs import set_level
 from lspilot.transport import LspilotProtocol, serve_stdio
 
@@ -32,19 +34,13 @@ if TYPE_CHECKING:
     from lspilot.assistant import Assistant
     from lspilot.privacy import Privacy
     from lspilot.settings import LoadedSettings, Settings
-    from lspilot.syntax import Recent, Source
+    from lspilot.syntax import Source
 
 log = logging.getLogger("lspilot.server")
 
 StatusBuilder = Callable[[], dict[str, Any]]
 T = TypeVar("T")
 
-# Parsing a document smaller than this on the event loop costs well under a millisecond;
-# bigger ones go to a thread so typing never waits on the parser.
-PARSE_INLINE_LIMIT = 20_000
-# The memory the syntax trees of open documents may take (the two most recently used
-# documents are kept whatever their size).
-SOURCES_BYTES = 16 * 2**20
 # How long a request we send the client (showDocument, applyEdit, configuration, progress,
 # refresh) may go unanswered before we carry on without its answer.
 CLIENT_REPLY_TIMEOUT_S = 30.0
@@ -69,10 +65,8 @@ class LspilotServer(LanguageServer):
         self._assistant: Assistant | None = None
         self._assistant_ready: asyncio.Future[Assistant] | None = None
         self._privacy: Privacy | None = None
-        # The syntax trees of recently used documents, within a memory budget (see
-        # lspilot.syntax.recent): others are parsed again when a feature asks for them.
-        self._sources: Recent[str, tuple[int | None, int, Source]] | None = None
-        self._parsing: dict[tuple[str, int | None, int], asyncio.Future[Source]] = {}
+        #: The syntax trees of recently used documents (others are parsed again when asked).
+        self.parsed = ParsedDocuments()
         #: Called at shutdown, before background tasks are cancelled (debouncers, timers).
         self.on_close: list[Callable[[], None]] = []
         #: Called with the URI of a document the editor closed (its buffer is gone).
@@ -166,43 +160,7 @@ class LspilotServer(LanguageServer):
 
     async def source_of(self, doc: TextDocument) -> Source | None:
         """The syntax tree of `doc` at its current version; None for unknown languages."""
-        from lspilot.syntax import (
-            Recent,
-            language_of,
-            parse,
-            parse_plain,
-            plain_language,
-            tree_bytes,
-        )
-
-        if self._sources is None:
-            self._sources = Recent(SOURCES_BYTES, lambda entry: tree_bytes(entry[2]), keep=2)
-
-        language = language_of(doc.uri, doc.language_id)
-        parser = parse
-        if language is None:  # no grammar: what the text allows (see syntax/text.py)
-            language, parser = plain_language(doc.uri, doc.language_id), parse_plain
-            if language is None:
-                return None
-        text = doc.source
-        key = hash(text)
-        cached = self._sources.get(doc.uri)
-        if cached is not None and cached[0] == doc.version and cached[1] == key:
-            return cached[2]
-        if len(text) <= PARSE_INLINE_LIMIT:
-            source = parser(text, language)
-        else:
-            # Big texts: one parse per version in a worker thread, shared by every feature
-            # asking meanwhile (hover, code actions and diagnostics right after an open).
-            pending = (doc.uri, doc.version, key)
-            future = self._parsing.get(pending)
-            if future is None:
-                future = asyncio.ensure_future(asyncio.to_thread(parser, text, language))
-                self._parsing[pending] = future
-                future.add_done_callback(lambda _: self._parsing.pop(pending, None))
-            source = await asyncio.shield(future)
-        self._sources.put(doc.uri, (doc.version, key, source))
-        return source
+        return await self.parsed.source_of(doc)
 
     def document(self, uri: str) -> TextDocument | None:
         """The open document `uri`, or None; never made up from disk for a closed one.
@@ -230,8 +188,7 @@ class LspilotServer(LanguageServer):
 
     def forget(self, uri: str) -> None:
         """Drop what is kept for a closed document."""
-        if self._sources is not None:
-            self._sources.pop(uri)
+        self.parsed.forget(uri)
 
     # ---- transport -----------------------------------------------------------------------
 
@@ -270,7 +227,7 @@ class LspilotServer(LanguageServer):
         itself; otherwise it is imported here, between messages: an import holds the event
         loop (and, in a thread, the GIL), so one module per step, listed leaves first, keeps
         each step short. Never raises (a module that fails to import is the request's to
-        report).
+        report). Then the engine's `preload` (imports it runs in a worker thread).
         """
         began, spent, count = time.perf_counter(), 0.0, 0
         for name in modules:
@@ -295,6 +252,16 @@ class LspilotServer(LanguageServer):
             spent * 1e3,
             time.perf_counter() - began,
         )
+        # What was imported lives as long as the process: keep it out of every later full
+        # garbage collection (the server's own start-up objects are frozen already, see
+        # lspilot.cli.serve).
+        gc.freeze()
+        # Last, what the engine imports in a thread of its own (the openai SDK).
+        assistant = await self.get_assistant()
+        preload = getattr(assistant.engine, "preload", None)
+        if preload is not None and not self.closing:
+            await self._client_quiet(WARM_UP_QUIET_S)
+            preload()
 
     async def _client_quiet(self, quiet_s: float) -> None:
         """Return once no message has come from the client for `quiet_s` seconds."""

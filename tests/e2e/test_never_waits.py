@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from tests.e2e.conftest import MODEL_TIMEOUT, lsp_session
+from tests.e2e.conftest import MODEL_TIMEOUT, SERVER_CMD, lsp_session
 from tests.e2e.raw_lsp import RawClient, open_text, raw_session
 from tests.e2e.test_big_files import BIG_GUARD_S, big_source, code_actions, hover
 from tests.fakes.model_server import FakeModelServer, Reply, message_text
@@ -143,3 +143,29 @@ async def test_a_big_file_is_not_chunked_until_reviewed_and_the_rest_is_answered
         prompts = "".join(model_server.prompt_text(r) for r in model_server.chat_requests())
         assert "f1999" not in prompts, "no chunk of the big file was reviewed"
         assert "greet" in prompts
+
+
+async def test_the_openai_sdk_is_imported_off_the_event_loop(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    """`import openai` (a second of CPU) runs in a worker thread; the first model request
+    waits for it without holding the loop. The -v log says which thread imported it, and the
+    lag monitor names no import of it among the stalls it saw."""
+    model_server.responder = lambda body: "It adds two numbers."
+    log_file = workspace.parent / "server.log"
+    env = {**model_env, "LSPILOT_DIAGNOSTICS__ENABLED": "false"}
+    cmd = [*SERVER_CMD, "-v", "--log-file", str(log_file)]
+    async with lsp_session(env=env, workspace=workspace, cmd=cmd) as client:
+        uri = client.open_doc(workspace / "a.py", SAMPLE)
+        result = await client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=0, character=5),
+            )
+        )
+        assert result is not None and "It adds two numbers." in str(result.contents)
+    log = log_file.read_text(encoding="utf-8")
+    assert "openai imported in a worker thread, off the event loop" in log, log
+    assert "openai was imported already" not in log, log
+    stalls = [line for line in log.splitlines() if "event loop stalled" in line]
+    assert not [s for s in stalls if "openai" in s or "sdk.py" in s], stalls

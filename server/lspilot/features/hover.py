@@ -30,8 +30,9 @@ log = logging.getLogger("lspilot.hover")
 PENDING = "_lspilot is generating an explanation; hover again in a moment._"
 # Lines of code shown around a symbol that has no definition in this file.
 USAGE_CONTEXT_LINES = 3
-# Texts longer than this have their definitions looked up in a worker thread.
-BIG_TEXT = 20_000
+# Texts longer than this have their definitions looked up in a worker thread (below it a
+# lookup takes a millisecond or two, less than a round trip to a thread under load).
+BIG_TEXT = 64_000
 
 
 def register(ls: LspilotServer) -> None:

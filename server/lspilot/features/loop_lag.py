@@ -107,9 +107,26 @@ class LagMonitor:
 
 
 def describe(frame: Any) -> str:
-    """The innermost frames of a stack, as ``file:line function < caller ...``."""
-    frames = traceback.extract_stack(frame)[-FRAMES_SHOWN:]
-    return " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    """The innermost frames of a stack, as ``file:line function < caller ...``.
+
+    Import machinery frames are left out; a stack inside an import also names the line that
+    started it (``... ; importing from openai_engine.py:139 _client_or_new``), since the
+    module being executed says little about why.
+    """
+    stack = traceback.extract_stack(frame)
+    ours = [f for f in stack if not f.filename.startswith(_IMPORT_FRAMES)]
+    shown = " < ".join(_frame_name(f) for f in reversed(ours[-FRAMES_SHOWN:]))
+    first = next((i for i, f in enumerate(stack) if f.filename.startswith(_IMPORT_FRAMES)), 0)
+    if first:
+        shown += f"; importing from {_frame_name(stack[first - 1])}"
+    return shown
+
+
+_IMPORT_FRAMES = "<frozen importlib"
+
+
+def _frame_name(f: traceback.FrameSummary) -> str:
+    return f"{Path(f.filename).name}:{f.lineno} {f.name}"
 
 
 def register(ls: LspilotServer) -> None:

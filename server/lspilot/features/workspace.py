@@ -4,8 +4,8 @@ After the settings are first read, the index of the workspace folder is built in
 thread (never on the event loop), reusing what is stored from the last session, under
 ``$/progress`` when the client supports server-initiated progress. It follows:
 
-- open documents: before a context is built, every open document whose version the index
-  has not seen is re-indexed from the editor's text (so didChange and didSave need no
+- open documents: before a context is built, every other open document whose version the
+  index has not seen is re-indexed from the editor's text (so didChange and didSave need no
   handler of their own, and nothing is parsed while typing);
 - ``workspace/didChangeWatchedFiles``: registered dynamically, only when the client allows it;
 - ``workspace/didRenameFiles``;
@@ -237,8 +237,9 @@ class WorkspaceIndexFeature:
         if context is self.context:
             self._changed()
 
-    async def sync_open_documents(self) -> None:
-        """Re-index the open documents the index has not seen at their current version."""
+    async def sync_open_documents(self, skip: str | None = None) -> None:
+        """Re-index the open documents the index has not seen at their current version
+        (but the one at path `skip`)."""
         context = self.context
         if context is None:
             return
@@ -247,7 +248,7 @@ class WorkspaceIndexFeature:
         documents, versions = [], {}
         for doc in list(self.ls.workspace.text_documents.values()):
             path = to_fs_path(doc.uri)
-            if path is not None:
+            if path is not None and path != skip:
                 documents.append((path, doc.version, doc.source))
                 versions[path] = doc.version
         stale = context.stale(documents)
@@ -281,9 +282,12 @@ async def task_context(
     feature = feature_of(ls)
     if feature is None or feature.context is None or not ls.settings.context.enabled:
         return ""
-    await feature.sync_open_documents()
-    context = feature.context
     path = to_fs_path(doc.uri)
+    # The context of code in `doc` reads the index for the other files only (its own names
+    # come from `source`): re-indexing `doc` itself, a whole parse per keystroke, would
+    # only hold up the hover or code action. Others that read it re-index it first.
+    await feature.sync_open_documents(skip=path)
+    context = feature.context
     return context.build(source, path, start, end, task, focus=focus)
 
 

@@ -47,9 +47,8 @@ class Debouncer:
         old = self._pending.pop(key, None)
         if old is not None and (not old.started or cancel_running):
             old.task.cancel()
-        entry: _Entry
         task = asyncio.get_running_loop().create_task(
-            self._run(key, delay, factory, lambda: entry), name=f"{self.name}:{key}"
+            self._run(key, delay, factory), name=f"{self.name}:{key}"
         )
         entry = _Entry(task)
         self._pending[key] = entry
@@ -76,20 +75,27 @@ class Debouncer:
         entry = self._pending.get(key)
         return entry.task if entry is not None else None
 
-    async def _run(
-        self, key: str, delay: float, factory: Factory, entry: Callable[[], _Entry]
-    ) -> None:
+    async def _run(self, key: str, delay: float, factory: Factory) -> None:
+        # The task finds its entry through `_pending` instead of holding it: a cancelled
+        # task keeps this frame (in its CancelledError's traceback), and a frame holding the
+        # entry, which holds the task, would be a cycle left to the garbage collector, one
+        # per keystroke.
         if delay > 0:
             await asyncio.sleep(delay)
         else:
             # Still yield once, so that a burst scheduled without awaiting collapses to one.
             await asyncio.sleep(0)
-        entry().started = True
+        entry = self._pending.get(key)
+        if entry is not None and entry.task is asyncio.current_task():
+            entry.started = True
+        entry = None
         try:
             await factory()
         finally:
-            if self._pending.get(key) is entry():
+            entry = self._pending.get(key)
+            if entry is not None and entry.task is asyncio.current_task():
                 del self._pending[key]
+            entry = None
 
     def _done(self, task: asyncio.Task[None], key: str) -> None:
         self._alive.discard(task)

@@ -1,14 +1,17 @@
 """What is where in a document: definitions, comments, docstring slots, chunks, identifiers.
 
-`parse(text, language)` returns a `Source` (tree-sitter, error tolerant, string offsets).
-Grammars are imported on first use, so importing this package stays cheap.
+`parse(text, language)` returns a `Source` (tree-sitter, error tolerant, string offsets);
+`reparse(source, text, edits)` the Source of an edited text, re-parsing only what the edits
+touched. Grammars are imported on first use, so importing this package stays cheap.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from tree_sitter import Language, Parser, Tree
@@ -18,6 +21,9 @@ from lspilot.syntax.offsets import encode
 from lspilot.syntax.recent import Recent, tree_bytes
 from lspilot.syntax.source import Source
 from lspilot.syntax.text import TextSource, plain_language
+
+if TYPE_CHECKING:
+    from lspilot.positions import ByteEdit
 
 __all__ = [
     "LANGUAGES",
@@ -32,6 +38,7 @@ __all__ = [
     "parse",
     "parse_plain",
     "plain_language",
+    "reparse",
     "tree_bytes",
 ]
 
@@ -134,45 +141,72 @@ def parse(text: str, language: str) -> Source:
     return source
 
 
+def reparse(
+    source: Source, text: str, edits: Sequence[ByteEdit], *, yielding: bool = True
+) -> Source:
+    """The Source of `text`, which `edits` made from `source.text`: tree-sitter re-parses
+    only what the edits touched, reusing the rest of `source`'s tree (left unchanged).
+
+    `yielding=False` on the event loop's thread: a big text is then not fed in slices that
+    yield the GIL (which serve a worker thread; on the loop they would only hand it away)."""
+    if isinstance(source, TextSource):
+        return parse_plain(text, source.language)
+    key = (source.language, hash(text))
+    cached = _cache.get(key)
+    if cached is not None and cached.text == text:
+        return cached
+    tree = source.tree.copy()
+    for edit in edits:
+        tree.edit(*edit)
+    reparsed = _parse(text, source.language, tree, yielding=yielding)
+    _cache.put(key, reparsed)
+    return reparsed
+
+
 def parse_plain(text: str, language: str) -> Source:
     """A grammar-less `TextSource` (comment lines and blocks only), for other languages."""
     return TextSource(text, language)
 
 
-def _tree(grammar: Language, text: str) -> Tree:
-    """Parse `text`; a big one slice by slice, letting other threads run between slices."""
+def _tree(grammar: Language, text: str, old: Tree | None = None, *, yielding: bool = True) -> Tree:
+    """Parse `text` (reusing `old`, edited to match, if given); a big one slice by slice,
+    letting other threads run between slices (unless not `yielding`)."""
     # A parser per call: parsers are cheap, and this keeps parse() safe from any thread.
     parser = Parser(grammar)
     data = encode(text)
-    if len(text) <= COOPERATIVE_CHARS:
-        return parser.parse(data)
+    if len(text) <= COOPERATIVE_CHARS or not yielding:
+        return parser.parse(data) if old is None else parser.parse(data, old)
 
     def read(offset: int, _point: tuple[int, int]) -> bytes:
         time.sleep(0)  # releases the GIL: the event loop runs if it is waiting for it
         return data[offset : offset + _SLICE_BYTES]
 
     with _one_big_parse:
-        return parser.parse(read)
+        return parser.parse(read) if old is None else parser.parse(read, old)
 
 
-def _parse(text: str, language: str) -> Source:
+def _parse(text: str, language: str, old: Tree | None = None, *, yielding: bool = True) -> Source:
     if language == "python":
         from lspilot.syntax import python
 
-        return python.PythonSource(text, _tree(python.language(), text))
+        return python.PythonSource(text, _tree(python.language(), text, old, yielding=yielding))
     if language == "javascript":
         from lspilot.syntax import javascript
 
-        return javascript.JavaScriptSource(text, _tree(javascript.language(), text))
+        return javascript.JavaScriptSource(
+            text, _tree(javascript.language(), text, old, yielding=yielding)
+        )
     if language in _BRACED:
         import importlib
 
         module_name, grammar, cls = _BRACED[language]
         module = importlib.import_module(f"lspilot.syntax.{module_name}")
-        source: Source = getattr(module, cls)(text, _tree(getattr(module, grammar)(), text))
+        tree = _tree(getattr(module, grammar)(), text, old, yielding=yielding)
+        source: Source = getattr(module, cls)(text, tree)
         return source
     if language == "tsx":
         from lspilot.syntax import typescript
 
-        return typescript.TypeScriptSource(text, _tree(typescript.language(tsx=True), text), "tsx")
+        tree = _tree(typescript.language(tsx=True), text, old, yielding=yielding)
+        return typescript.TypeScriptSource(text, tree, "tsx")
     raise ValueError(f"no syntax support for {language!r}")

@@ -32,12 +32,17 @@ class Binding:
     """A name bound in a scope: where the binding happens and what it binds to.
 
     The Definition is built when first asked for: a lookup reads only the bindings of the
-    name it looks for (a module of a big file binds tens of thousands of names).
+    name it looks for (a module of a big file binds tens of thousands of names). The maker
+    is given the source rather than holding it, so that a source and its bindings form no
+    reference cycle: a document version's tree is freed when it is dropped, not by the
+    garbage collector (whose pauses then grow with every version typed).
     """
 
     __slots__ = ("_definition", "_make", "name", "position")
 
-    def __init__(self, position: int, name: str, make: Callable[[], Definition]) -> None:
+    def __init__(
+        self, position: int, name: str, make: Callable[[PythonNames], Definition] | None
+    ) -> None:
         self.position = position
         self.name = name
         self._make = make
@@ -46,15 +51,15 @@ class Binding:
     @classmethod
     def ready(cls, position: int, definition: Definition) -> Binding:
         """A binding whose Definition is already built."""
-        binding = cls(position, definition.name, lambda: definition)
+        binding = cls(position, definition.name, None)
         binding._definition = definition
         return binding
 
-    @property
-    def definition(self) -> Definition:
-        """What the name is bound to."""
+    def definition(self, names: PythonNames) -> Definition:
+        """What the name is bound to (`names`: the source the binding was found in)."""
         if self._definition is None:
-            self._definition = self._make()
+            assert self._make is not None
+            self._definition, self._make = self._make(names), None
         return self._definition
 
 
@@ -128,7 +133,7 @@ class PythonNames(Source):
         if not bindings:
             return None
         before = [b for b in bindings if b.position <= offset]
-        return (before[-1] if before else bindings[0]).definition
+        return (before[-1] if before else bindings[0]).definition(self)
 
     def _member(self, cls: Definition, name: str) -> Definition | None:
         node = self._inner[cls.start]
@@ -212,7 +217,9 @@ class PythonNames(Source):
             name_node = node.child_by_field_name("name")
             outer = decorated or node
             name = self.node_text(name_node) if name_node else ""
-            bindings.append(Binding(self.start(outer), name, lambda: self.definition_for(node)))
+            bindings.append(
+                Binding(self.start(outer), name, lambda names: names.definition_for(node))
+            )
         elif kind == "expression_statement":
             assignment = node.named_children[0] if node.named_children else None
             while assignment is not None and assignment.type == "assignment":
@@ -257,7 +264,7 @@ class PythonNames(Source):
         return Binding(
             position,
             self.node_text(name_node),
-            lambda: self._simple(name_node, statement, kind, span=span),
+            lambda names: names._simple(name_node, statement, kind, span=span),
         )
 
     def _target_nodes(self, target: Node | None) -> list[Node]:

@@ -2,11 +2,13 @@
 
 One attempt per `run` (the gateway retries), chat completions streamed so that a cancelled
 request closes its HTTP connection, usage recorded from the final stream chunk. The `openai`
-package is imported on first use: start-up never pays for it.
+package is imported in a worker thread (`lspilot.assistant.engines.sdk`), started by the
+warm-up or the first request: neither start-up nor the event loop pays for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -23,6 +25,7 @@ from lspilot.assistant.engines.capabilities import (
     response_format_for,
 )
 from lspilot.assistant.engines.prompts import PROMPT_VERSION, REVIEW_SCHEMA, build_messages
+from lspilot.assistant.engines.sdk import import_in_background, new_client
 from lspilot.assistant.engines.streaming import StreamLimits, StreamState, read_stream
 from lspilot.assistant.engines.tokenizer import TokenCounter
 from lspilot.assistant.errors import (
@@ -95,6 +98,8 @@ class OpenAIEngine:
         self._api_key = api_key or "not-needed"
         self._model = model
         self._client: Any = None
+        self._openai: Any = None  # the module, once imported (`sdk`)
+        self._client_building: asyncio.Future[Any] | None = None
         # What this endpoint refused before, per model, so that we stop asking.
         self._capabilities: dict[str, Capabilities] = {}
         #: Counts tokens when the server sends no usage (its tokenizer, OpenAI's encodings).
@@ -139,24 +144,26 @@ class OpenAIEngine:
 
     # ---- one attempt --------------------------------------------------------------------
 
-    def _client_or_new(self) -> Any:
-        if self._client is None:
-            import openai  # lazy: a second of import time the server must not pay at start-up
+    def preload(self) -> None:
+        """Start importing the SDK in a worker thread (the warm-up calls this)."""
+        import_in_background()
 
-            # The client's read timeout only backs up ours (lspilot.assistant.engines
-            # .streaming): a slow local model may take minutes to its first token.
-            settings = self.settings
-            longest = max(
-                settings.request_timeout_ms,
-                settings.first_token_timeout_ms,
-                settings.stall_timeout_ms,
-            )
-            self._client = openai.AsyncOpenAI(
-                base_url=self.base_url,
-                api_key=self._api_key,
-                max_retries=0,  # one retry policy: ours (lspilot.assistant.retry)
-                timeout=openai.Timeout(longest / 1000, connect=settings.request_timeout_ms / 1000),
-            )
+    async def _client_or_new(self) -> Any:
+        """The SDK client; the first call imports the SDK and builds it, off the event loop
+        (building one loads the CA certificates: tens of milliseconds)."""
+        if self._client is not None:
+            return self._client
+        if self._client_building is None:
+            self._client_building = asyncio.ensure_future(self._build_client())
+        try:
+            # Shielded: one request cancelled must not cancel the build the others await.
+            return await asyncio.shield(self._client_building)
+        except Exception:
+            self._client_building = None  # the next request tries again
+            raise
+
+    async def _build_client(self) -> Any:
+        self._openai, self._client = await new_client(self.settings, self.base_url, self._api_key)
         return self._client
 
     def capabilities(self, task: Task) -> Capabilities:
@@ -247,9 +254,8 @@ class OpenAIEngine:
         refused is remembered per endpoint and model only once the request without it
         succeeds, so that an unrelated 400 (a wrong model name) turns nothing off for good.
         """
-        import openai
-
-        client = self._client_or_new()
+        client = await self._client_or_new()
+        openai = self._openai
         learnt: list[tuple[str, str]] = []
         while True:
             try:
@@ -316,7 +322,7 @@ class OpenAIEngine:
 
     def _map_error(self, error: Exception) -> AssistantError:
         """Our error for an SDK error. Never echoes headers; scrubs the key from any message."""
-        import openai
+        openai = self._openai
 
         where = public_url(self.base_url)
         if isinstance(error, openai.APITimeoutError):
