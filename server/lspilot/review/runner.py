@@ -169,6 +169,7 @@ async def review_missing(
                 result = await assistant.run(request)
             except PreemptedError:
                 # It made way for a hover: reviewed later, after the chunks still waiting.
+                log.info("review of %s made way for an interactive request", request.name)
                 queue.append(chunk)
                 continue
             except (BadOutputError, IncompleteAnswerError) as err:
