@@ -10,7 +10,6 @@ record (this machine is shared and noisy); the suite asserts the behaviour, not 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -58,6 +57,26 @@ def summary(answer: dict[str, Any]) -> str:
     return "result" if answer.get("result") is not None else "empty result"
 
 
+def is_review(body: dict[str, Any]) -> bool:
+    return any("You review code" in message_text(m) for m in body.get("messages", []))
+
+
+def hover_seen(answer: dict[str, Any]) -> str:
+    """What the user reads in a hover: the model's text, the placeholder, or nothing."""
+    if "error" in answer:
+        return f"error {answer['error']['code']}"
+    result = answer.get("result")
+    if result is None:
+        return "no hover"
+    text = str(result.get("contents", {}).get("value", ""))
+    if "generating an explanation" in text:
+        return "placeholder (model still answering)"
+    size = len(text.encode())
+    shown = f"{size} B" if size < 1024 else f"{size // 1024} kB"
+    cut = ", marked cut short" if "cut short" in text else ""
+    return f"the model's explanation ({shown}{cut})"
+
+
 def popups(client: RawClient) -> str:
     count = len(client.sent("window/showMessage"))
     return f"{count} popup(s)"
@@ -71,7 +90,7 @@ async def malformed(client: RawClient, ws: Path, fake: FakeModelServer) -> str:
     bad = client.request("", raw={"jsonrpc": "2.0", "method": 42})
     reply = await client.reply(bad)
     after = await client.call("textDocument/hover", hover_params(uri, 0, 5))
-    return f"method 42: {summary(reply)}; next hover: {summary(after)}; {popups(client)}"
+    return f"method 42: {summary(reply)}; next hover: {hover_seen(after)}; {popups(client)}"
 
 
 async def invalid_params(client: RawClient, ws: Path, fake: FakeModelServer) -> str:
@@ -112,8 +131,7 @@ async def command_with_slow_model(client: RawClient, ws: Path, fake: FakeModelSe
 
 async def churn_then_hover(client: RawClient, ws: Path, fake: FakeModelServer) -> str:
     def answer(body: dict[str, Any]) -> Reply | str:
-        review = any("You review code" in message_text(m) for m in body.get("messages", []))
-        return Reply(stall=True) if review else "`add` adds."
+        return Reply(stall=True) if is_review(body) else "`add` adds."
 
     fake.responder = answer
     for i in range(200):
@@ -122,8 +140,18 @@ async def churn_then_hover(client: RawClient, ws: Path, fake: FakeModelServer) -
         client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     uri = (ws / "a.py").as_uri()
     open_text(client, uri, SAMPLE)
+    # The open document's review holds the one slot of a local server, stalled, when the
+    # hover comes: the hover pre-empts it.
+    stalled = await fake.await_requests(1, timeout=60)
+    start = time.perf_counter()
     reply = await client.call("textDocument/hover", hover_params(uri, 0, 5))
-    return f"hover after 200 open/close: {summary(reply)}"
+    took = time.perf_counter() - start
+    await fake.await_requests(3, timeout=60)  # the pre-empted review, sent again
+    reviews = sum(is_review(r.body or {}) for r in fake.chat_requests())
+    return (
+        f"hover {'behind a stalled review' if stalled else '(no review ran)'}: "
+        f"{hover_seen(reply)} in {took:.2f}s; review requests {reviews}; {popups(client)}"
+    )
 
 
 async def big_file(client: RawClient, ws: Path, fake: FakeModelServer) -> str:
@@ -156,8 +184,7 @@ async def huge_answer(client: RawClient, ws: Path, fake: FakeModelServer) -> str
     uri = (ws / "a.py").as_uri()
     open_text(client, uri, SAMPLE)
     reply = await client.call("textDocument/hover", hover_params(uri, 0, 5))
-    size = len(json.dumps(reply.get("result") or {}))
-    return f"hover of {size // 1024} kB (cut), requests so far {len(fake.chat_requests())}"
+    return f"hover: {hover_seen(reply)}; model requests {len(fake.chat_requests())}"
 
 
 async def shutdown_during_review(client: RawClient, ws: Path, fake: FakeModelServer) -> str:
@@ -176,7 +203,13 @@ CASES: list[tuple[str, Case, dict[str, Any]]] = [
     ("runAction, slow model", command_with_slow_model, {"diagnostics": {"enabled": False}}),
     ("200 open/close, reviews stalled", churn_then_hover, {"hover": {"timeoutMs": 60000}}),
     ("5 MB file", big_file, {}),
-    ("10 MB model answer", huge_answer, {"diagnostics": {"enabled": False}}),
+    # A hover timeout long enough for the whole 10 MB to arrive and be cut, so the row shows
+    # the cut answer rather than the placeholder of the default 4 s.
+    (
+        "10 MB model answer",
+        huge_answer,
+        {"diagnostics": {"enabled": False}, "hover": {"timeoutMs": 120000}},
+    ),
     ("shutdown during reviews", shutdown_during_review, {}),
 ]
 

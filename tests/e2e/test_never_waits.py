@@ -76,32 +76,73 @@ async def test_a_command_is_answered_before_the_model_and_its_edit_follows(
         assert await client.exit() == 0
 
 
+HOVER_AT = {"line": 0, "character": 5}
+#: No review ends by a timeout in these tests: only pre-emption or a close frees its slot.
+NO_TIMEOUT = {"LSPILOT_REQUEST_TIMEOUT_MS": "600000"}
+
+
 async def test_closed_documents_reviews_make_way_for_a_hover(
     model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
 ) -> None:
     model_server.responder = lambda body: (
         Reply(stall=True) if is_review(body) else "`add` adds two numbers."
     )
-    options = {"hover": {"timeoutMs": 60_000}, "diagnostics": {"idleMs": 0}}
-    async with raw_session(model_env, workspace, init_options=options) as client:
-        for i in range(100):
-            uri = (workspace / f"churn{i}.py").as_uri()
+    # Four slots, four stalled reviews holding them: a review leaked by the close would
+    # hold its slot (and its connection) for the whole 600 s request timeout.
+    env = {**model_env, **NO_TIMEOUT, "LSPILOT_LIMITS__MAX_CONCURRENT": "4"}
+    options = {"hover": {"timeoutMs": 60_000}, "diagnostics": {"idleMs": 100}}
+    async with raw_session(env, workspace, init_options=options) as client:
+        uris = [(workspace / f"churn{i}.py").as_uri() for i in range(6)]
+        for i, uri in enumerate(uris):
             open_text(client, uri, f"def f{i}(x):\n    return x + {i}\n")
-            client.notify(
-                "textDocument/didChange",
-                {
-                    "textDocument": {"uri": uri, "version": 2},
-                    "contentChanges": [{"text": f"def f{i}(x):\n    return x - {i}\n"}],
-                },
-            )
+        assert await model_server.await_requests(4, timeout=MODEL_TIMEOUT)
+        for uri in uris:
             client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
         uri = (workspace / "a.py").as_uri()
         open_text(client, uri, SAMPLE)
         shown = await client.call(
-            "textDocument/hover",
-            {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}},
+            "textDocument/hover", {"textDocument": {"uri": uri}, "position": HOVER_AT}
         )
         assert "adds two numbers" in str(shown.get("result")), shown
+        # Every running review of the closed documents was stopped, its connection closed.
+        assert await model_server.await_disconnect(timeout=MODEL_TIMEOUT, n=4)
+        assert await client.exit() == 0
+
+
+async def test_a_hover_preempts_a_streaming_review_on_a_one_slot_server(
+    model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    reviews: list[str] = []
+
+    def answer(body: dict[str, Any]) -> Reply | str:
+        if not is_review(body):
+            return "`add` adds two numbers."
+        reviews.append(json.dumps(body))
+        # The first review streams on and on; once pre-empted, it is asked again and answered.
+        if len(reviews) == 1:
+            return Reply(content=json.dumps({"issues": []}), stall_after=1)
+        return json.dumps({"issues": []})
+
+    model_server.responder = answer
+    env = {**model_env, **NO_TIMEOUT}
+    del env["LSPILOT_LIMITS__MAX_CONCURRENT"]  # the local default: one request at a time
+    options = {"hover": {"timeoutMs": 60_000}, "diagnostics": {"idleMs": 100}}
+    async with raw_session(env, workspace, init_options=options) as client:
+        uri = (workspace / "a.py").as_uri()
+        open_text(client, uri, SAMPLE)
+        assert await model_server.await_requests(1, timeout=MODEL_TIMEOUT)  # the review
+        shown = await client.call(
+            "textDocument/hover", {"textDocument": {"uri": uri}, "position": HOVER_AT}
+        )
+        assert "adds two numbers" in str(shown.get("result")), shown
+        assert await model_server.await_disconnect(timeout=MODEL_TIMEOUT)  # the review's
+        # The pre-empted chunk is reviewed again after the hover: the same chunk re-sent.
+        assert await model_server.await_requests(3, timeout=MODEL_TIMEOUT)
+        sent = model_server.chat_requests()
+        assert [is_review(r.body or {}) for r in sent[:3]] == [True, False, True]
+        assert model_server.prompt_text(sent[2]) == model_server.prompt_text(sent[0])
+        # Making way is not a failure: no message to the user.
+        assert client.sent("window/showMessage") == []
         assert await client.exit() == 0
 
 

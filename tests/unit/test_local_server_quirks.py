@@ -13,9 +13,13 @@ from pydantic import SecretStr
 from tests.fakes.model_server import FakeModelServer, Reply
 
 from lspilot.assistant import Assistant, create_assistant
-from lspilot.assistant.engines.capabilities import is_local, refused_field
+from lspilot.assistant.engines.capabilities import endpoint_failed, is_local, refused_field
 from lspilot.assistant.engines.openai_engine import OpenAIEngine
-from lspilot.assistant.errors import IncompleteAnswerError, ModelTimeoutError
+from lspilot.assistant.errors import (
+    FirstTokenTimeoutError,
+    IncompleteAnswerError,
+    ModelTimeoutError,
+)
 from lspilot.assistant.tasks import (
     DocumentInput,
     ExplainInput,
@@ -231,6 +235,29 @@ async def test_no_first_token_in_time_is_a_timeout(model_server: FakeModelServer
         await engine.run(ExplainInput(code=CODE))
     assert await model_server.await_disconnect()
     await engine.aclose()
+
+
+async def test_a_first_token_timeout_is_not_retried_nor_held_against_a_local_server(
+    model_server: FakeModelServer, tmp_path: Path
+) -> None:
+    # The response began (headers and a role-only chunk), then no token: the request was
+    # streaming, so it is not sent again, and a CPU slow to read a prompt is not an outage.
+    model_server.responder = lambda body: Reply(content="late", stall_after=1)
+    limits = LimitSettings(max_retries=4, breaker_threshold=1)
+    assistant = await assistant_for(
+        model_server, tmp_path, first_token_timeout_ms=300, limits=limits
+    )
+    for n in range(2):
+        with pytest.raises(FirstTokenTimeoutError):
+            await assistant.run(ExplainInput(code=f"x = {n}"))
+    assert len(model_server.chat_requests()) == 2  # one each, no retry
+    assert assistant.stats()["breaker"] == "closed"
+    await assistant.aclose()
+    remote = OpenAIEngine(
+        Settings(model="test-model"), base_url="https://api.example.com/v1", api_key=KEY
+    )
+    assert endpoint_failed(remote, FirstTokenTimeoutError()) is True  # a remote one: it counts
+    await remote.aclose()
 
 
 async def test_a_local_endpoint_gets_one_request_at_a_time_unless_set(

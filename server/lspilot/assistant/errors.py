@@ -49,6 +49,16 @@ class ModelTimeoutError(AssistantError):
     )
 
 
+class FirstTokenTimeoutError(ModelTimeoutError):
+    """The endpoint began its response but sent no token in time (`firstTokenTimeoutMs`).
+
+    Not retryable: the request was streaming, and a local server reading a long prompt on a
+    CPU would only be asked to start over (or, with one slot, cut the stream it is on).
+    """
+
+    retryable = False
+
+
 class UnavailableError(AssistantError):
     retryable = True
     user_message = (
@@ -75,6 +85,16 @@ class IncompleteAnswerError(AssistantError):
         "The model's answer was cut short, so nothing was changed; ask again, or raise "
         "`maxOutputTokens` / `stallTimeoutMs` for a slow local model."
     )
+
+
+class PreemptedError(AssistantError):
+    """A background request gave its slot to an interactive one and was stopped.
+
+    Not a failure of anyone: the caller (the review pass) asks again later; nothing is
+    cached, counted as an error, shown to the user or held against the endpoint.
+    """
+
+    user_message = "A background review made way for an interactive request."
 
 
 class CircuitOpenError(AssistantError):

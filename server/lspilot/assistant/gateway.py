@@ -21,13 +21,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from lspilot.assistant.cache import ResultCache, cache_secrets, endpoint_key
-from lspilot.assistant.engines.capabilities import concurrency_for, engine_inputs
+from lspilot.assistant.engines.capabilities import (
+    concurrency_for,
+    endpoint_failed,
+    engine_inputs,
+)
 from lspilot.assistant.errors import (
     AssistantError,
     BadOutputError,
-    ModelTimeoutError,
     NotSupportedError,
-    RateLimitError,
+    PreemptedError,
     UnavailableError,
 )
 from lspilot.assistant.limits import (
@@ -56,9 +59,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
-
-#: Errors that say the endpoint is failing; only these count towards the circuit breaker.
-BREAKER_ERRORS = (UnavailableError, ModelTimeoutError, RateLimitError)
 
 
 @dataclass
@@ -252,17 +252,14 @@ class Assistant:
                         lambda: self._attempt(engine, request, allowance=allowance),
                         self.settings.limits.max_retries,
                     )
-                except BREAKER_ERRORS:
-                    self.breaker.record_failure()
-                    raise
-                except AssistantError:
-                    self.breaker.record_success()  # the endpoint answered, just not usefully
-                    raise
-                except BaseException:
-                    self.breaker.release()
+                except BaseException as error:
+                    self.breaker.settle(endpoint_failed(engine, error))
                     raise
                 self.breaker.record_success()
             outcome = "ok"
+        except PreemptedError:
+            outcome = "preempted"  # asked again later by its caller: no failure, no message
+            raise
         except AssistantError as error:
             outcome = type(error).__name__
             self.failures[outcome] += 1

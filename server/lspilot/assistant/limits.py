@@ -4,8 +4,9 @@ The daily token budget, shared by every lspilot process, is `lspilot.assistant.b
 
 Clocks and sleeps are injectable so that tests drive time instead of waiting for it.
 The concurrency cap is a `PrioritySemaphore`: interactive requests (hover, a picked action)
-go before background review requests queued for a slot, and the rate limiter keeps part of its
-bucket for them, so a burst of reviews never makes the user wait.
+go before background review requests queued for a slot and pre-empt a running one when every
+slot is taken, and the rate limiter keeps part of its bucket for them, so a burst of reviews
+never makes the user wait.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from lspilot.assistant.errors import CircuitOpenError
+from lspilot.assistant.errors import CircuitOpenError, PreemptedError
 
 log = logging.getLogger(__name__)
 
@@ -33,54 +36,111 @@ BACKGROUND = 1
 INTERACTIVE_RESERVE = 0.2
 
 
+@dataclass(eq=False)
+class _Holder:
+    """One caller holding (or just granted) a slot: its priority and the task to pre-empt."""
+
+    priority: int
+    task: asyncio.Task[Any] | None
+    preempted: bool = False
+
+
 class PrioritySemaphore:
     """A concurrency cap whose waiters are served by priority, then in arrival order.
 
     A waiter that is cancelled leaves the queue (its slot goes to the next one), so the
-    reviews of a closed document stop holding places in it.
+    reviews of a closed document stop holding places in it. An interactive caller that finds
+    every slot taken pre-empts the newest background holder: its task is cancelled and its
+    `slot` block raises `PreemptedError`, for the caller to ask again later. Ordering the
+    queue alone is not enough: with one slot (the local default) a hover would wait for a
+    slowly streaming review to end, and one-slot servers such as llama.cpp cut the running
+    stream when another request arrives anyway.
     """
 
     def __init__(self, value: int) -> None:
         self._free = value
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, int, asyncio.Future[None], _Holder]] = []
         self._order = itertools.count()
+        self._holders: list[_Holder] = []  # in the order the slots were granted
 
     @property
     def waiting(self) -> int:
         """Callers queued for a slot."""
-        return sum(1 for _, _, f in self._waiters if not f.done())
+        return sum(1 for _, _, f, _ in self._waiters if not f.done())
 
-    async def acquire(self, priority: int = BACKGROUND) -> None:
-        """Wait for a slot."""
+    @property
+    def preempted(self) -> int:
+        """Background holders told to give their slot up that have not yet done so."""
+        return sum(1 for h in self._holders if h.preempted)
+
+    def _preempt(self) -> None:
+        """Free a slot for each interactive waiter by stopping the newest background holder."""
+        interactive = sum(1 for p, _, f, _ in self._waiters if p == INTERACTIVE and not f.done())
+        if interactive <= self.preempted:
+            return  # slots already on their way to every interactive waiter
+        for holder in reversed(self._holders):
+            if holder.priority != INTERACTIVE and not holder.preempted and holder.task:
+                holder.preempted = True
+                holder.task.cancel()
+                return
+
+    async def acquire(self, priority: int = BACKGROUND) -> _Holder:
+        """Wait for a slot; returns the hold to pass to `release`.
+
+        Raises `PreemptedError` when the slot, just granted, was taken back by an
+        interactive caller before this one ran.
+        """
+        holder = _Holder(priority, asyncio.current_task())
         if self._free > 0 and not self.waiting:
             self._free -= 1
-            return
+            self._holders.append(holder)
+            return holder
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        heapq.heappush(self._waiters, (priority, next(self._order), future, holder))
+        if priority == INTERACTIVE:
+            self._preempt()
         try:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self.release()  # granted just as we were cancelled: hand it on
+                self.release(holder)  # granted just as we were cancelled: hand it on
+                _raise_if_preempted(holder)
             raise
+        return holder
 
-    def release(self) -> None:
+    def release(self, holder: _Holder) -> None:
         """Give a slot back: to the first waiter by priority, else to the pool."""
+        if holder in self._holders:
+            self._holders.remove(holder)
         while self._waiters:
-            _, _, future = heapq.heappop(self._waiters)
+            _, _, future, waiter = heapq.heappop(self._waiters)
             if not future.done():
+                self._holders.append(waiter)  # pre-emptible from the moment it is granted
                 future.set_result(None)
                 return
         self._free += 1
 
     @contextlib.asynccontextmanager
     async def slot(self, priority: int = BACKGROUND) -> AsyncIterator[None]:
-        """Hold a slot for the block."""
-        await self.acquire(priority)
+        """Hold a slot for the block; raises `PreemptedError` if an interactive caller took it."""
+        holder = await self.acquire(priority)
         try:
             yield
+        except asyncio.CancelledError:
+            _raise_if_preempted(holder)
+            raise
         finally:
-            self.release()
+            self.release(holder)
+
+
+def _raise_if_preempted(holder: _Holder) -> None:
+    """Turn the cancellation that pre-empted `holder` into `PreemptedError`.
+
+    Only when it was the sole cancellation: if the caller was cancelled as well (a closed
+    document), the cancellation goes on.
+    """
+    if holder.preempted and holder.task is not None and holder.task.uncancel() == 0:
+        raise PreemptedError("pre-empted by an interactive request") from None
 
 
 class RateLimiter:
@@ -204,3 +264,12 @@ class CircuitBreaker:
     def release(self) -> None:
         """The request ended without telling anything (cancelled): free the probe slot."""
         self._probing = False
+
+    def settle(self, failed: bool | None) -> None:
+        """Record a request's end: the endpoint failed, answered, or told nothing (None)."""
+        if failed is None:
+            self.release()
+        elif failed:
+            self.record_failure()
+        else:
+            self.record_success()

@@ -16,7 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lspilot.assistant.errors import AssistantError, BadOutputError, IncompleteAnswerError
+from lspilot.assistant.errors import (
+    AssistantError,
+    BadOutputError,
+    IncompleteAnswerError,
+    PreemptedError,
+)
 from lspilot.assistant.tasks import ReviewInput, ReviewResult
 from lspilot.review.anchoring import anchor_issues
 from lspilot.review.layout import ChunkAt, PlacedIssue, ReviewStore, place
@@ -141,7 +146,8 @@ async def review_missing(
 
     Before each model call the chunk is checked with `wanted` (is it still in the document?),
     so a pass overtaken by edits spends nothing on code that is gone, while the chunks that
-    are still there finish. An unusable answer skips its chunk with a log line; any other
+    are still there finish. A chunk whose request made way for an interactive one goes to the
+    back of the queue. An unusable answer skips its chunk with a log line; any other
     assistant error stops the pass and is returned, not raised, for the caller to report once.
     """
     outcome = PassOutcome()
@@ -161,6 +167,11 @@ async def review_missing(
                 continue
             try:
                 result = await assistant.run(request)
+            except PreemptedError:
+                # It made way for a hover: reviewed later, after the chunks still waiting.
+                log.info("review of %s made way for an interactive request", request.name)
+                queue.append(chunk)
+                continue
             except (BadOutputError, IncompleteAnswerError) as err:
                 # A cut-short answer (length, a local server ending the stream) is an
                 # unusable answer for this chunk, not a reason to stop the pass.

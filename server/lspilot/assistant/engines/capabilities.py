@@ -17,6 +17,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from lspilot.assistant.errors import (
+    AssistantError,
+    FirstTokenTimeoutError,
+    ModelTimeoutError,
+    PreemptedError,
+    RateLimitError,
+    UnavailableError,
+)
+
 if TYPE_CHECKING:
     from lspilot.assistant.engines.base import Engine
     from lspilot.settings import Settings
@@ -158,9 +167,29 @@ def concurrency_for(settings: Settings, engine: Engine) -> int:
     limits = settings.limits
     if "max_concurrent" in limits.model_fields_set:
         return limits.max_concurrent
-    if engine.id == "ollama" or is_local(engine.describe().get("endpoint", "")):
+    if serves_locally(engine):
         return 1
     return limits.max_concurrent
+
+
+def endpoint_failed(engine: Engine, error: BaseException) -> bool | None:
+    """What a request's `error` says of the endpoint, for the circuit breaker.
+
+    True: it is failing (unreachable, timing out, rate limiting). False: it answered, just
+    not usefully. None: nothing (the request was cancelled, or made way for a hover; or a
+    local server began its response and was slow to the first token, which is a CPU reading
+    a long prompt, not an outage).
+    """
+    if not isinstance(error, AssistantError) or isinstance(error, PreemptedError):
+        return None
+    if isinstance(error, FirstTokenTimeoutError) and serves_locally(engine):
+        return None
+    return isinstance(error, UnavailableError | ModelTimeoutError | RateLimitError)
+
+
+def serves_locally(engine: Engine) -> bool:
+    """Whether `engine` talks to a server on this machine (Ollama, or a loopback endpoint)."""
+    return engine.id == "ollama" or is_local(engine.describe().get("endpoint", ""))
 
 
 def engine_inputs(settings: Settings) -> tuple[Any, ...]:

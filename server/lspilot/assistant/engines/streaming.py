@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from lspilot.assistant.errors import ModelTimeoutError
+from lspilot.assistant.errors import FirstTokenTimeoutError, ModelTimeoutError
 
 
 @dataclass
@@ -91,10 +91,11 @@ class StreamState:
 async def read_stream(client: Any, kwargs: dict[str, Any], limits: StreamLimits) -> StreamState:
     """Stream one completion under `limits`.
 
-    Raises `ModelTimeoutError` when nothing usable came in time (no response, no first token):
-    the request never streamed, so it may be retried. Once text arrived, a stall, the total
-    cap or a dropped connection end the stream as cut (`state.cut`) instead: a request that
-    was streaming is not retried. SDK errors before any text propagate unchanged.
+    Raises `ModelTimeoutError` when no response came in time: the request never streamed, so
+    it may be retried. A response with no first token in time raises `FirstTokenTimeoutError`,
+    which is not retried: the request was streaming (and a local server is only slow to read
+    the prompt). Once text arrived, a stall, the total cap or a dropped connection end the
+    stream as cut (`state.cut`) instead. SDK errors before any text propagate unchanged.
     """
     started = time.monotonic()
     deadline = started + limits.total_s
@@ -121,7 +122,7 @@ async def read_stream(client: Any, kwargs: dict[str, Any], limits: StreamLimits)
                 break
             except TimeoutError:
                 if not state.started:
-                    raise ModelTimeoutError(
+                    raise FirstTokenTimeoutError(
                         f"no first token within {limits.first_token_s:g} s (firstTokenTimeoutMs)"
                     ) from None
                 total = time.monotonic() >= deadline
