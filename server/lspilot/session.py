@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
@@ -46,10 +47,25 @@ PARSE_INLINE_LIMIT = 20_000
 # documents are kept whatever their size).
 SOURCES_BYTES = 16 * 2**20
 # How long a request we send the client (showDocument, applyEdit, configuration, progress,
-# refresh) may go unanswered before we carry on without its answer.
+# refresh, registerCapability) may go unanswered before we carry on without its answer.
 CLIENT_REPLY_TIMEOUT_S = 30.0
+# Read once at start-up, not a setting: lets the tests prove what happens when a client never
+# answers without waiting 30 s for each outcome.
+CLIENT_REPLY_TIMEOUT_ENV = "LSPILOT_CLIENT_REPLY_TIMEOUT_MS"
 # The warm-up imports a module only after the client has been quiet this long.
 WARM_UP_QUIET_S = 0.05
+
+
+
+
+def client_reply_timeout_s(environ: Mapping[str, str] = os.environ) -> float:
+    """`CLIENT_REPLY_TIMEOUT_S`, or the positive number of ms in `CLIENT_REPLY_TIMEOUT_ENV`."""
+    raw = environ.get(CLIENT_REPLY_TIMEOUT_ENV, "")
+    try:
+        value = float(raw) / 1000
+    except ValueError:
+        return CLIENT_REPLY_TIMEOUT_S
+    return value if value > 0 else CLIENT_REPLY_TIMEOUT_S
 
 
 class LspilotServer(LanguageServer):
@@ -77,6 +93,7 @@ class LspilotServer(LanguageServer):
         self.on_close: list[Callable[[], None]] = []
         #: True from `shutdown` on: failures then are the shutdown's, not the user's business.
         self.closing = False
+        self.client_reply_timeout_s = client_reply_timeout_s()
         #: How serving over stdio ended: 0, 1 (`exit` without `shutdown`), 130 (Ctrl-C).
         self.exit_code = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -214,9 +231,11 @@ class LspilotServer(LanguageServer):
     async def ask_client(self, request: Awaitable[T], what: str, default: T) -> T:
         """The client's answer to a request we sent, or `default` if it fails or never comes."""
         try:
-            return await asyncio.wait_for(request, CLIENT_REPLY_TIMEOUT_S)
+            return await asyncio.wait_for(request, self.client_reply_timeout_s)
         except TimeoutError:
-            log.warning("%s: no answer from the client in %.0fs", what, CLIENT_REPLY_TIMEOUT_S)
+            log.warning(
+                "%s: no answer from the client in %.1fs", what, self.client_reply_timeout_s
+            )
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
@@ -225,6 +244,15 @@ class LspilotServer(LanguageServer):
         except Exception as exc:  # a client error must not stop the feature
             log.warning("%s failed: %s", what, exc)
         return default
+
+    async def create_progress_token(self, token: str, what: str) -> bool:
+        """True once the client granted `token` (False if it refused or never answered)."""
+
+        async def created() -> bool:
+            await self.work_done_progress.create_async(token)
+            return True
+
+        return await self.ask_client(created(), what, False)
 
     def forget(self, uri: str) -> None:
         """Drop what is kept for a closed document."""
