@@ -124,9 +124,7 @@ async def test_the_index_is_built_when_progress_is_never_granted(
             lambda: client.sent("window/workDoneProgress/create"), "the progress token request"
         )
         ready = await client.wait_for(
-            lambda: [
-                s["context"] for s in statuses(client) if s.get("context", {}).get("ready")
-            ],
+            lambda: [s["context"] for s in statuses(client) if s.get("context", {}).get("ready")],
             f"the index ready in a status (statuses: {statuses(client)[-1:]})",
         )
         assert ready[0]["files"] >= 1

@@ -69,9 +69,7 @@ async def test_a_settings_change_re_reviews_for_a_client_that_cannot_refresh(
     re-reviews what was reviewed, and the new review reaches the pull held open."""
     second_issue = {**ADD_ISSUE, "message": "The second model says: subtraction."}
     first, second = ReviewModel({"add": [ADD_ISSUE]}), ReviewModel({"add": [second_issue]})
-    model_server.responder = lambda body: (second if body.get("model") == "second" else first)(
-        body
-    )
+    model_server.responder = lambda body: (second if body.get("model") == "second" else first)(body)
     caps = capabilities_for("neovim", pull_diagnostics=True)
     options = {"diagnostics": {"triggers": ["save"]}}
     async with open_session(

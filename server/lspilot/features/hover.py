@@ -32,6 +32,11 @@ PENDING = "_lspilot is generating an explanation; hover again in a moment._"
 USAGE_CONTEXT_LINES = 3
 # Texts longer than this have their definitions looked up in a worker thread.
 BIG_TEXT = 20_000
+# Explanations cut short (at `maxOutputTokens`, say) that finished after the hover had
+# answered `PENDING`: the cache never keeps them, so without these the next hover would
+# start the same slow generation again instead of showing what came.
+CUT_SHORT_KEPT = 16
+_CUT_SHORT: dict[ExplainInput, ExplainResult] = {}
 
 
 def register(ls: LspilotServer) -> None:
@@ -153,7 +158,7 @@ async def _explanation(ls: LspilotServer, request: ExplainInput) -> tuple[str, b
 
     assistant = await ls.get_assistant()
     offline = assistant.engine.id == "offline"
-    cached = await assistant.cached(request)
+    cached = await assistant.cached(request) or _CUT_SHORT.get(request)
     if isinstance(cached, ExplainResult):
         return cached.markdown, offline
     task = ls.spawn(_run_in_background(ls, request), name="hover")
@@ -186,6 +191,10 @@ async def _run_in_background(
     finally:
         ls.notify_status()
     assert isinstance(result, ExplainResult)
+    if not result.meta.complete:  # never cached: kept here so the next hover shows it
+        _CUT_SHORT[request] = result
+        while len(_CUT_SHORT) > CUT_SHORT_KEPT:
+            del _CUT_SHORT[next(iter(_CUT_SHORT))]
     return result
 
 
