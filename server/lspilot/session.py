@@ -12,9 +12,10 @@ import asyncio
 import gc
 import importlib
 import logging
+import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
@@ -42,10 +43,19 @@ StatusBuilder = Callable[[], dict[str, Any]]
 T = TypeVar("T")
 
 # How long a request we send the client (showDocument, applyEdit, configuration, progress,
-# refresh) may go unanswered before we carry on without its answer.
+# refresh, registerCapability) may go unanswered before we carry on without its answer.
 CLIENT_REPLY_TIMEOUT_S = 30.0
+# Read at start-up, not a setting: tests of a client that never answers need not wait 30 s.
+CLIENT_REPLY_TIMEOUT_ENV = "LSPILOT_CLIENT_REPLY_TIMEOUT_MS"
 # The warm-up imports a module only after the client has been quiet this long.
 WARM_UP_QUIET_S = 0.05
+
+
+def client_reply_timeout_s(environ: Mapping[str, str] = os.environ) -> float:
+    """`CLIENT_REPLY_TIMEOUT_S`, or the positive number of ms in `CLIENT_REPLY_TIMEOUT_ENV`."""
+    raw = environ.get(CLIENT_REPLY_TIMEOUT_ENV, "")
+    ms = float(raw) if raw.replace(".", "", 1).isdigit() else 0.0
+    return ms / 1000 if ms > 0 else CLIENT_REPLY_TIMEOUT_S
 
 
 class LspilotServer(LanguageServer):
@@ -73,6 +83,7 @@ class LspilotServer(LanguageServer):
         self.on_document_closed: list[Callable[[str], None]] = []
         #: True from `shutdown` on: failures then are the shutdown's, not the user's business.
         self.closing = False
+        self.client_reply_timeout_s = client_reply_timeout_s()
         #: How serving over stdio ended: 0, 1 (`exit` without `shutdown`), 130 (Ctrl-C).
         self.exit_code = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -174,9 +185,9 @@ class LspilotServer(LanguageServer):
     async def ask_client(self, request: Awaitable[T], what: str, default: T) -> T:
         """The client's answer to a request we sent, or `default` if it fails or never comes."""
         try:
-            return await asyncio.wait_for(request, CLIENT_REPLY_TIMEOUT_S)
+            return await asyncio.wait_for(request, self.client_reply_timeout_s)
         except TimeoutError:
-            log.warning("%s: no answer from the client in %.0fs", what, CLIENT_REPLY_TIMEOUT_S)
+            log.warning("%s: no answer from the client in %.1fs", what, self.client_reply_timeout_s)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
@@ -185,6 +196,14 @@ class LspilotServer(LanguageServer):
         except Exception as exc:  # a client error must not stop the feature
             log.warning("%s failed: %s", what, exc)
         return default
+
+    async def create_progress_token(self, token: str, what: str) -> bool:
+        """True once the client granted `token` (False if it refused or never answered)."""
+        # Granted: answered (with null); `ask_client` gives False for an error or no answer.
+        return (
+            await self.ask_client(self.work_done_progress.create_async(token), what, False)
+            is not False
+        )
 
     def forget(self, uri: str) -> None:
         """Drop what is kept for a closed document."""

@@ -57,3 +57,44 @@ async def test_a_review_on_save_reaches_a_client_that_cannot_refresh(
         report = await asyncio.wait_for(held, WAIT_TIMEOUT)
         assert isinstance(report, types.RelatedFullDocumentDiagnosticReport), report
         assert [d.message for d in report.items] == [ADD_ISSUE["message"]]
+
+
+async def test_a_settings_change_re_reviews_for_a_client_that_cannot_refresh(
+    open_session: Callable[..., Any],
+    model_env: dict[str, str],
+    model_server: FakeModelServer,
+    workspace: Path,
+) -> None:
+    """Reviews on save only: a settings change that changes reviews (here the model) still
+    re-reviews what was reviewed, and the new review reaches the pull held open."""
+    second_issue = {**ADD_ISSUE, "message": "The second model says: subtraction."}
+    first, second = ReviewModel({"add": [ADD_ISSUE]}), ReviewModel({"add": [second_issue]})
+    model_server.responder = lambda body: (second if body.get("model") == "second" else first)(body)
+    caps = capabilities_for("neovim", pull_diagnostics=True)
+    options = {"diagnostics": {"triggers": ["save"]}}
+    async with open_session(
+        "neovim",
+        env=model_env,
+        capabilities=caps,
+        init_options=options,
+        configuration={"": {"lspilot": {"model": "first"}}},
+    ) as client:
+        await client.wait_for_status(lambda s: s.get("model") == "first")
+        uri = client.open_doc("a.py", SOURCE)
+        report = await pull(client, uri)
+        client.save_doc(uri)
+        while not isinstance(report, types.RelatedFullDocumentDiagnosticReport) or not report.items:
+            report = await asyncio.wait_for(pull(client, uri, report.result_id), WAIT_TIMEOUT)
+        assert [d.message for d in report.items] == [ADD_ISSUE["message"]]
+        held = asyncio.ensure_future(pull(client, uri, report.result_id))
+        client.set_configuration({"model": "second"}, section="lspilot")
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        # The held pull answers when what it shows changes; pull again until the new review.
+        report = await asyncio.wait_for(held, WAIT_TIMEOUT)
+        while not isinstance(report, types.RelatedFullDocumentDiagnosticReport) or [
+            d.message for d in report.items
+        ] != [second_issue["message"]]:
+            report = await asyncio.wait_for(pull(client, uri, report.result_id), WAIT_TIMEOUT)
+        models = [r.body["model"] for r in model_server.chat_requests()]
+        split = models.index("second")
+        assert set(models[:split]) == {"first"} and set(models[split:]) == {"second"}

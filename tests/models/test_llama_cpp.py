@@ -8,6 +8,7 @@ buffer, a hang (every wait has a guard) or a paused engine.
 from __future__ import annotations
 
 import ast
+import asyncio
 import contextlib
 import json
 import subprocess
@@ -169,16 +170,80 @@ async def test_document_generate_and_explain(llama_env: dict[str, str], workspac
         await not_paused(client)
 
 
-async def test_review_on_save_publishes_or_skips(
+async def test_review_on_save_reviews_and_publishes_what_it_found(
     llama_env: dict[str, str], workspace: Path
 ) -> None:
     env = env_for(llama_env, LSPILOT_DIAGNOSTICS__TRIGGERS='["save"]')
     async with lsp_session(env=env, workspace=workspace) as client:
         uri = client.open_doc(workspace / "shop.py", SOURCE)
+        # Reviews on save only: opening shows nothing and reviews nothing.
+        opened = await client.wait_for_diagnostics(uri, timeout=SLOW)
+        assert list(opened.diagnostics) == []
+        ready = await client.wait_for_status(
+            lambda s: s.get("engine") not in (None, "starting"), SLOW
+        )
+        assert ready.get("diagnostics", {}).get("passes", 0) == 0, ready
+        since = len(client.notifications)
         client.save_doc(uri)
-        published = await client.wait_for_diagnostics(uri, lambda p: True, timeout=SLOW)
-        for diagnostic in published.diagnostics:
-            assert diagnostic.message.strip()
+        # The save's review pass finished: it asked the model about the file's chunks.
+        status = await client.wait_for_status(
+            lambda s: s.get("diagnostics", {}).get("passes", 0) >= 1 and not s.get("busy"), SLOW
+        )
+        counters = status["diagnostics"]
+        assert counters["modelCalls"] >= 1 and counters["promptTokens"] > 0, counters
+        assert counters["reviewed"] + counters.get("badOutput", 0) >= 1, counters
+        # Whatever it published after the save is well-formed and inside the document.
+        lines = SOURCE.count("\n") + 1
+        for name, params in client.notifications[since:]:
+            if name == types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS and params.uri == uri:
+                for diagnostic in params.diagnostics:
+                    assert diagnostic.message.strip() and diagnostic.source == "lspilot"
+                    assert 0 <= diagnostic.range.start.line <= diagnostic.range.end.line < lines
+        await not_paused(client)
+
+
+async def test_hover_with_default_settings_is_answered(
+    llama_env: dict[str, str], workspace: Path
+) -> None:
+    """No output, retry or hover-timeout overrides: the defaults at CPU speed."""
+    overrides = (
+        "LSPILOT_MAX_OUTPUT_TOKENS",
+        "LSPILOT_LIMITS__MAX_RETRIES",
+        "LSPILOT_HOVER__TIMEOUT_MS",
+    )
+    env = {k: v for k, v in llama_env.items() if k not in overrides}
+    env["LSPILOT_DIAGNOSTICS__ENABLED"] = "false"
+    async with lsp_session(env=env, workspace=workspace) as client:
+        uri = client.open_doc(workspace / "shop.py", SOURCE)
+        params = types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=client.position(uri, client.find(uri, "total") + 1),
+        )
+
+        async def explained() -> str:
+            hover = await asyncio.wait_for(client.text_document_hover_async(params), SLOW)
+            assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+            value = hover.contents.value
+            assert "def total(prices)" in value
+            body = value.split("```", 2)[-1].strip()
+            assert body, value  # an explanation, a pending or cut-short mark, or a message
+            return body
+
+        since = len(client.statuses)
+        first = await explained()
+        if "generating an explanation" in first:
+            # Past `hover.timeoutMs` the explanation is finished in the background (up to
+            # `maxOutputTokens` at CPU speed: minutes); the next hover has it or says why not.
+            await client.wait_for(
+                lambda: any(
+                    not s.get("busy") and (s.get("tokensIn") or s.get("errors"))
+                    for s in client.statuses[since:]
+                ),
+                SLOW * 2,
+                what="the explanation finished in the background",
+            )
+            second = await explained()
+            assert "generating an explanation" not in second, second
         await not_paused(client)
 
 

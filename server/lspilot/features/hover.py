@@ -33,6 +33,11 @@ USAGE_CONTEXT_LINES = 3
 # Texts longer than this have their definitions looked up in a worker thread (below it a
 # lookup takes a millisecond or two, less than a round trip to a thread under load).
 BIG_TEXT = 64_000
+# Explanations cut short (at `maxOutputTokens`, say) that finished after the hover had
+# answered `PENDING`: the cache never keeps them, so without these the next hover would
+# start the same slow generation again instead of showing what came.
+CUT_SHORT_KEPT = 16
+_CUT_SHORT: dict[ExplainInput, ExplainResult] = {}
 
 
 def register(ls: LspilotServer) -> None:
@@ -154,7 +159,7 @@ async def _explanation(ls: LspilotServer, request: ExplainInput) -> tuple[str, b
 
     assistant = await ls.get_assistant()
     offline = assistant.engine.id == "offline"
-    cached = await assistant.cached(request)
+    cached = await assistant.cached(request) or _CUT_SHORT.get(request)
     if isinstance(cached, ExplainResult):
         return cached.markdown, offline
     task = ls.spawn(_run_in_background(ls, request), name="hover")
@@ -187,6 +192,10 @@ async def _run_in_background(
     finally:
         ls.notify_status()
     assert isinstance(result, ExplainResult)
+    if not result.meta.complete:  # never cached: kept here so the next hover shows it
+        _CUT_SHORT[request] = result
+        while len(_CUT_SHORT) > CUT_SHORT_KEPT:
+            del _CUT_SHORT[next(iter(_CUT_SHORT))]
     return result
 
 

@@ -134,12 +134,9 @@ class WorkspaceIndexFeature:
         if not self.ls.client_supports("window.work_done_progress"):
             return None
         token = f"lspilot/index/{uuid.uuid4().hex}"
-        try:
-            await self.ls.work_done_progress.create_async(token)
-        except Exception as exc:  # no progress is no reason not to index
-            log.debug("progress token refused: %s", exc)
-            return None
-        return token
+        # No progress (refused, or never answered) is no reason not to index.
+        created = await self.ls.create_progress_token(token, "index progress token")
+        return token if created else None
 
     async def _refilter(self) -> None:
         context = self.context
@@ -161,12 +158,15 @@ class WorkspaceIndexFeature:
             method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
             register_options=options,
         )
-        try:
-            await self.ls.client_register_capability_async(
+        # Without the registration (refused or never answered) the index follows open
+        # documents only; nothing waits on the answer.
+        await self.ls.ask_client(
+            self.ls.client_register_capability_async(
                 types.RegistrationParams(registrations=[registration])
-            )
-        except Exception as exc:
-            log.info("the client refused to watch files: %s", exc)
+            ),
+            "watching files (client/registerCapability)",
+            None,
+        )
 
     def _changed(self) -> None:
         """Tell the listeners when the index holds something new since they were last told."""

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -36,9 +36,7 @@ async def progress(
         return
     token = f"lspilot/{uuid.uuid4().hex}"
     # A client that refuses the token (or never answers) must not cost the user the action.
-    created = await ls.ask_client(
-        _created(ls.work_done_progress.create_async(token)), "progress token", False
-    )
+    created = await ls.create_progress_token(token, "progress token")
     if not created:
         yield
         return
@@ -54,11 +52,6 @@ async def progress(
     finally:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd())
         ls.work_done_progress.tokens.pop(token, None)
-
-
-async def _created(request: Awaitable[Any]) -> bool:
-    await request
-    return True
 
 
 async def cancellable(ls: LspilotServer, title: str, work: asyncio.Future[Any]) -> tuple[bool, Any]:

@@ -69,6 +69,9 @@ class ReviewDiagnostics:
         self.pushed: dict[str, View] = {}
         self.pulled: dict[str, str] = {}  # result id last answered to a pull, per document
         self.need_fill: set[str] = set()
+        # Open documents reviewed since they were opened: a settings change re-reviews them
+        # whatever the triggers, or they would lose their diagnostics until the next trigger.
+        self.reviewed: set[str] = set()
         # Chunks looked up in the cache in vain, per document: an edit does not look again.
         self.missed: dict[str, set[Any]] = {}
         self.reviews = Debouncer("review")
@@ -146,6 +149,7 @@ class ReviewDiagnostics:
         for table in (self.stores, self.plans, self.views, self.pulled, self.missed):
             table.pop(uri, None)
         self.need_fill.discard(uri)
+        self.reviewed.discard(uri)
         self.contexts.forget(uri)
         self.ls.forget(uri)
         self._tell_held(uri)
@@ -180,6 +184,8 @@ class ReviewDiagnostics:
                 self._withdraw(uri)
             elif reviews_changed:
                 self.opened(uri)
+                if uri in self.reviewed:  # supersedes the review `opened` may have scheduled
+                    self._schedule_review(uri, 0)
             else:
                 self.need_fill.add(uri)
                 if self.pull:
@@ -315,6 +321,7 @@ class ReviewDiagnostics:
         store = self.stores.get(uri)
         if plan_ is None or store is None:
             return
+        self.reviewed.add(uri)
         settings = self.ls.settings
         assistant = await self.ls.get_assistant()
         outcome = await review_missing(
