@@ -4,11 +4,13 @@ after `exit` the process ends at once without writing to the closed output."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import sys
 from pathlib import Path
 
+import pytest
 from tests.e2e.conftest import MODEL_TIMEOUT, SERVER_CMD, SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT
 from tests.e2e.raw_lsp import open_text as open_raw
 from tests.e2e.raw_lsp import raw_session
@@ -109,9 +111,31 @@ async def test_verbose_stays_at_debug_after_initialize(
     )
 
 
+def _tgkill(pid: int, tid: int, signum: int) -> None:
+    """Send `signum` to thread `tid` of process `pid` (Linux), as the kernel may do itself."""
+    number = {"x86_64": 234, "aarch64": 131}.get(os.uname().machine)
+    if number is None:
+        pytest.skip(f"tgkill's syscall number is not known for {os.uname().machine}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(number, pid, tid, signum) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill")
+
+
+async def _a_worker_thread(pid: int) -> int:
+    """The id of a thread of `pid` other than its main thread, once there is one."""
+    while True:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid]
+        if tids:
+            return tids[0]
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("delivered_to", ["process", "worker thread"])
 async def test_started_in_a_terminal_it_says_what_it_is_and_ctrl_c_ends_it(
-    offline_env: dict[str, str], workspace: Path
+    offline_env: dict[str, str], workspace: Path, delivered_to: str
 ) -> None:
+    """Ctrl-C ends it whichever thread the kernel hands SIGINT to (a worker thread's signal
+    must still wake the idle event loop)."""
     controller, terminal = os.openpty()
     try:
         process = await asyncio.create_subprocess_exec(
@@ -130,8 +154,13 @@ async def test_started_in_a_terminal_it_says_what_it_is_and_ctrl_c_ends_it(
             async with asyncio.timeout(STARTUP_TIMEOUT):
                 while b"lspilot demo" not in said and (line := await process.stderr.readline()):
                     said += line
-            assert b"speaks LSP" in said, said
-            process.send_signal(signal.SIGINT)
+                assert b"speaks LSP" in said, said
+                if delivered_to == "process":
+                    process.send_signal(signal.SIGINT)
+                else:
+                    # The stdin reader thread starts once the loop runs: the loop then idles.
+                    tid = await _a_worker_thread(process.pid)
+                    _tgkill(process.pid, tid, signal.SIGINT)
             async with asyncio.timeout(SHUTDOWN_TIMEOUT):
                 code = await process.wait()
             assert code == 130

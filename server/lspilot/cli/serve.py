@@ -50,14 +50,18 @@ def run(args: argparse.Namespace) -> int:
     server.start_io()
     from lspilot.transport.stdio import lingering_threads
 
-    if lingering_threads():
+    if lingering_threads() or server.exit_code == 130:
         # Work in a worker thread (a big parse) cannot be interrupted and would keep the
-        # process alive after `exit`; everything worth keeping is closed by now.
+        # process alive after `exit`; after Ctrl-C the stdin reader thread is still inside a
+        # read of the terminal, and the interpreter's shutdown aborts on the lock that read
+        # holds ("could not acquire lock for <stdin>"). Everything worth keeping is closed.
         import logging
         import os
 
-        logging.getLogger("lspilot.server").info("exiting without waiting for worker threads")
+        if server.exit_code != 130:
+            logging.getLogger("lspilot.server").info("exiting without waiting for worker threads")
         logging.shutdown()
+        sys.stderr.flush()
         os._exit(server.exit_code)
     return server.exit_code
 

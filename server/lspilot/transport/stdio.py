@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import queue
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -80,6 +81,10 @@ class DaemonReader:
 EXIT_GRACE_S = 2.0
 
 
+def _interrupted() -> None:
+    raise KeyboardInterrupt
+
+
 def _run(main: Any) -> None:
     """`asyncio.run`, except that the end does not wait for worker threads.
 
@@ -89,6 +94,12 @@ def _run(main: Any) -> None:
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # Python's own SIGINT handler runs only when the main thread next runs bytecode: when the
+    # kernel hands the signal to the stdin reader or another worker thread while the loop
+    # sleeps in select() with no timer due, Ctrl-C would wait. A loop signal handler writes
+    # the loop's wakeup fd, so the loop wakes and raises KeyboardInterrupt at once.
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, _interrupted)
     try:
         loop.run_until_complete(main)
     finally:
@@ -103,6 +114,8 @@ def _run(main: Any) -> None:
             executor = getattr(loop, "_default_executor", None)
             if executor is not None:
                 executor.shutdown(wait=False, cancel_futures=True)
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGINT)
             asyncio.set_event_loop(None)
             loop.close()
 
