@@ -35,7 +35,8 @@ USAGE_CONTEXT_LINES = 3
 BIG_TEXT = 64_000
 # Explanations cut short (at `maxOutputTokens`, say) that finished after the hover had
 # answered `PENDING`: the cache never keeps them, so without these the next hover would
-# start the same slow generation again instead of showing what came.
+# start the same slow generation again instead of showing what came. Each is shown once
+# (the hover after that asks the model again, as for any answer cut short).
 CUT_SHORT_KEPT = 16
 _CUT_SHORT: dict[ExplainInput, ExplainResult] = {}
 
@@ -159,7 +160,7 @@ async def _explanation(ls: LspilotServer, request: ExplainInput) -> tuple[str, b
 
     assistant = await ls.get_assistant()
     offline = assistant.engine.id == "offline"
-    cached = await assistant.cached(request) or _CUT_SHORT.get(request)
+    cached = await assistant.cached(request) or _CUT_SHORT.pop(request, None)
     if isinstance(cached, ExplainResult):
         return cached.markdown, offline
     task = ls.spawn(_run_in_background(ls, request), name="hover")
@@ -172,6 +173,7 @@ async def _explanation(ls: LspilotServer, request: ExplainInput) -> tuple[str, b
     except asyncio.CancelledError:
         task.cancel()  # $/cancelRequest: abort the model request too
         raise
+    _CUT_SHORT.pop(request, None)  # shown now: the next hover asks again
     if isinstance(result, AssistantError):
         return f"_{result.user_message}_", False
     return (result.markdown if isinstance(result, ExplainResult) else ""), offline

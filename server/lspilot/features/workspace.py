@@ -62,6 +62,9 @@ class WorkspaceIndexFeature:
         #: Called when what the index holds changed (the diagnostics re-plan their chunks).
         self.listeners: list[Callable[[], None]] = []
         self._seen_generation = 0
+        # One sync of the open documents at a time: fifty documents opened at once start
+        # fifty review passes, and each found every document stale and parsed all of them.
+        self._syncing = asyncio.Lock()
         #: Closed documents being read from disk again; contexts wait for them.
         self._reloading: set[asyncio.Task[Any]] = set()
 
@@ -240,21 +243,22 @@ class WorkspaceIndexFeature:
     async def sync_open_documents(self, skip: str | None = None) -> None:
         """Re-index the open documents the index has not seen at their current version
         (but the one at path `skip`)."""
-        context = self.context
-        if context is None:
-            return
         if self._reloading:  # a closed buffer's entry must not outlive the close
             await asyncio.gather(*list(self._reloading), return_exceptions=True)
-        documents, versions = [], {}
-        for doc in list(self.ls.workspace.text_documents.values()):
-            path = to_fs_path(doc.uri)
-            if path is not None and path != skip:
-                documents.append((path, doc.version, doc.source))
-                versions[path] = doc.version
-        stale = context.stale(documents)
-        if stale:
-            await asyncio.to_thread(context.sync, stale, versions)
-            self._changed()
+        async with self._syncing:  # a pass waiting here finds what the one before synced
+            context = self.context
+            if context is None:
+                return
+            documents, versions = [], {}
+            for doc in list(self.ls.workspace.text_documents.values()):
+                path = to_fs_path(doc.uri)
+                if path is not None and path != skip:
+                    documents.append((path, doc.version, doc.source))
+                    versions[path] = doc.version
+            stale = context.stale(documents)
+            if stale:
+                await asyncio.to_thread(context.sync, stale, versions)
+                self._changed()
 
     def stats(self) -> dict[str, Any]:
         """The status section."""

@@ -107,6 +107,13 @@ _cache: Recent[tuple[str, int], Source] = Recent(_CACHE_BYTES, tree_bytes)
 COOPERATIVE_CHARS = 20_000
 _SLICE_BYTES = 8192
 _one_big_parse = threading.Lock()
+# The one buffer every slice is handed to the parser in. The tree-sitter binding (0.26)
+# never lets go of what the read callback returns: fresh slices leaked a copy of every big
+# text at each parse (~270 MB in the memory benchmark). It leaks references to this buffer
+# instead, which costs nothing; one buffer is safe because big parses run one at a time
+# (`_one_big_parse`) and the parser needs each slice only until its next read.
+_slice_buffer = bytearray(_SLICE_BYTES)
+_slice_view = memoryview(_slice_buffer)
 
 
 def file_suffixes() -> tuple[str, ...]:
@@ -177,12 +184,23 @@ def _tree(grammar: Language, text: str, old: Tree | None = None, *, yielding: bo
     if len(text) <= COOPERATIVE_CHARS or not yielding:
         return parser.parse(data) if old is None else parser.parse(data, old)
 
-    def read(offset: int, _point: tuple[int, int]) -> bytes:
+    parsing = True
+
+    def read(offset: int, _point: tuple[int, int]) -> bytes | memoryview:
+        piece = data[offset : offset + _SLICE_BYTES]
+        if not parsing:  # `Node.text` of the tree calls this again: a slice of its own
+            return piece
         time.sleep(0)  # releases the GIL: the event loop runs if it is waiting for it
-        return data[offset : offset + _SLICE_BYTES]
+        size = len(piece)
+        _slice_buffer[:size] = piece
+        # A short slice (the end of the text) is a small view of its own, a few per parse.
+        return _slice_view if size == _SLICE_BYTES else _slice_view[:size]
 
     with _one_big_parse:
-        return parser.parse(read) if old is None else parser.parse(read, old)
+        try:
+            return parser.parse(read) if old is None else parser.parse(read, old)
+        finally:
+            parsing = False
 
 
 def _parse(text: str, language: str, old: Tree | None = None, *, yielding: bool = True) -> Source:

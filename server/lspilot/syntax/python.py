@@ -350,15 +350,16 @@ class PythonSource(PythonNames):
             )
         return tuple(out)
 
-    @staticmethod
-    def _is_docstring(statement: Node) -> bool:
+    def _is_docstring(self, statement: Node) -> bool:
         if statement.type != "expression_statement" or statement.named_child_count != 1:
             return False
         string = statement.named_children[0]
         if string.type != "string":
             return False
-        prefix = string.children[0].text or b"" if string.children else b""
-        return not any(letter in prefix.lower() for letter in b"fb")
+        # From our text, not `Node.text`: for a big text parsed in slices that would call the
+        # parser's read callback again, long after the parse (see lspilot.syntax._tree).
+        prefix = self.node_text(string.children[0]) if string.children else ""
+        return not any(letter in prefix.lower() for letter in "fb")
 
     def _clean_docstring(self, statement: Node) -> str:
         literal = self.node_text(statement).strip()
