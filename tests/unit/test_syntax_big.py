@@ -6,7 +6,9 @@ Hover and the code-action menu on a file of megabytes must not build every defin
 
 from __future__ import annotations
 
+import gc
 import textwrap
+import tracemalloc
 
 from lspilot.syntax import Recent, parse, tree_bytes
 from lspilot.syntax import _parse as parse_uncached
@@ -123,3 +125,32 @@ def test_big_texts_parse_in_slices_to_the_same_tree() -> None:
     direct = fresh(text)
     assert str(source.root) == str(direct.root)
     assert [d.name for d in source.definitions()] == [d.name for d in direct.definitions()]
+
+
+def test_big_parses_do_not_keep_their_text() -> None:
+    """The tree-sitter binding keeps every buffer the read callback returns: the slices of a
+    big text must not be fresh copies (each parse leaked the whole text before)."""
+    text = SAMPLE * 250
+    assert len(text) > 100_000
+    parse_uncached(text, "python")  # grammar and caches warmed outside the measure
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for _ in range(10):
+            parse_uncached(text, "python")
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < len(text), f"{after - before} bytes kept by 10 parses"
+
+
+def test_a_big_tree_still_reads_its_text_after_the_parse() -> None:
+    unit = 'def f{0}():\n    f"""Not a docstring {0}."""\n\n\ndef g{0}():\n    """Doc {0}."""\n\n\n'
+    text = "".join(unit.format(i) for i in range(600))
+    assert len(text) > 20_000
+    source = fresh(text)
+    assert source.root.text == text.encode()  # the read callback, called again by the binding
+    docs = {d.name: d.docstring for d in source.definitions()}
+    assert docs["f599"] is None and docs["g599"] == "Doc 599."
