@@ -11,7 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.e2e.conftest import MODEL_TIMEOUT, SERVER_CMD, SHUTDOWN_TIMEOUT, STARTUP_TIMEOUT
+from tests.e2e.conftest import (
+    MODEL_TIMEOUT,
+    SERVER_CMD,
+    SHUTDOWN_TIMEOUT,
+    STARTUP_TIMEOUT,
+    WAIT_TIMEOUT,
+)
 from tests.e2e.raw_lsp import open_text as open_raw
 from tests.e2e.raw_lsp import raw_session
 from tests.fakes.model_server import FakeModelServer, Reply
@@ -140,6 +146,9 @@ async def test_started_in_a_terminal_it_says_what_it_is_and_ctrl_c_ends_it(
     try:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
+            # On a hang the test sends SIGABRT: faulthandler then writes every thread's stack.
+            "-X",
+            "faulthandler",
             "-m",
             "lspilot",
             env=offline_env,
@@ -149,25 +158,44 @@ async def test_started_in_a_terminal_it_says_what_it_is_and_ctrl_c_ends_it(
             stderr=asyncio.subprocess.PIPE,
         )
         assert process.stderr is not None
-        said = b""
+        said = bytearray()
+        introduced = asyncio.Event()
+
+        async def read_stderr() -> None:
+            # Read all along: a reader left full stops reading the pipe, and `wait()` waits
+            # for the pipe's end as well as the process's.
+            assert process.stderr is not None
+            while line := await process.stderr.readline():
+                said.extend(line)
+                if b"lspilot demo" in said:
+                    introduced.set()
+            introduced.set()
+
+        reading = asyncio.ensure_future(read_stderr())
         try:
             async with asyncio.timeout(STARTUP_TIMEOUT):
-                while b"lspilot demo" not in said and (line := await process.stderr.readline()):
-                    said += line
-                assert b"speaks LSP" in said, said
+                await introduced.wait()
+                assert b"speaks LSP" in said, bytes(said)
                 if delivered_to == "process":
                     process.send_signal(signal.SIGINT)
                 else:
                     # The stdin reader thread starts once the loop runs: the loop then idles.
                     tid = await _a_worker_thread(process.pid)
                     _tgkill(process.pid, tid, signal.SIGINT)
-            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
-                code = await process.wait()
-            assert code == 130
+            try:
+                async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                    code = await process.wait()
+            except TimeoutError:
+                process.send_signal(signal.SIGABRT)
+                async with asyncio.timeout(WAIT_TIMEOUT):
+                    await reading
+                pytest.fail(f"still running {SHUTDOWN_TIMEOUT} s after SIGINT:\n{said.decode()}")
+            assert code == 130, said.decode()
         finally:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+            reading.cancel()
     finally:
         os.close(controller)
         os.close(terminal)

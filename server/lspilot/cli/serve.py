@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
     """Serve until the client disconnects; the exit code LSP asks for."""
     import gc
 
+    from lspilot.transport.stdio import lingering_threads, note_ctrl_c
+
+    note_ctrl_c()
     # Start-up makes what lives as long as the process (modules, classes, the features):
     # collecting garbage meanwhile is wasted work, and a full collection falls due while the
     # features are registered. No collection until the server is built; what it is made of
@@ -48,8 +51,6 @@ def run(args: argparse.Namespace) -> int:
         server.start_tcp(host, int(port))
         return 0
     server.start_io()
-    from lspilot.transport.stdio import lingering_threads
-
     if lingering_threads() or server.exit_code == 130:
         # Work in a worker thread (a big parse) cannot be interrupted and would keep the
         # process alive after `exit`; after Ctrl-C the stdin reader thread is still inside a

@@ -85,6 +85,23 @@ def _interrupted() -> None:
     raise KeyboardInterrupt
 
 
+_ctrl_c_seen = threading.Event()
+
+
+def note_ctrl_c() -> None:
+    """From now on a Ctrl-C is remembered as well as raised (call it before the server is
+    built). The KeyboardInterrupt Python raises can land where it is only printed, never
+    propagated (a finaliser or weakref callback run during start-up: "Exception ignored
+    in ..."); serving then begins with the interrupt lost and waits for stdin for ever."""
+
+    def handler(signum: int, frame: Any) -> None:
+        _ctrl_c_seen.set()
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread: Python keeps its own
+        signal.signal(signal.SIGINT, handler)
+
+
 def _run(main: Any) -> None:
     """`asyncio.run`, except that the end does not wait for worker threads.
 
@@ -101,6 +118,9 @@ def _run(main: Any) -> None:
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGINT, _interrupted)
     try:
+        if _ctrl_c_seen.is_set():  # before the loop's handler, and not propagated
+            main.close()
+            raise KeyboardInterrupt
         loop.run_until_complete(main)
     finally:
         try:
