@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -65,6 +66,7 @@ ANY_ENDPOINT = "*"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=64)  # asked at every cache look-up, of a handful of URLs
 def endpoint_identity(url: str) -> str:
     """`url` as the cache knows it: scheme and host lower-cased, no user or password, no
     default port, no query, no trailing slash (``HTTP://Host:80/v1/`` is ``http://host/v1``)."""

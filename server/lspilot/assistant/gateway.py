@@ -146,7 +146,7 @@ class Assistant:
     def _redacted_input(self, request: AnyTaskInput) -> Prepared:
         # Before keying: neither the key nor the stored value may contain a secret.
         redacted = self._redacted(request)
-        return redacted, ResultCache.input_json(redacted)
+        return Prepared(redacted, ResultCache.input_json(redacted))
 
     async def _prepare(self, request: AnyTaskInput) -> tuple[Engine, AnyTaskInput, str]:
         """The engine, the request as it will be sent (redacted) and its cache key (both
@@ -156,8 +156,8 @@ class Assistant:
             raise NotSupportedError(f"the {engine.id} engine cannot {request.task}")
         if self._local(engine):
             return engine, request, engine_key(engine, request, self.settings.cache)
-        redacted, input_json = await self._prepared.aget_or_make(request, self._redacted_input)
-        return engine, redacted, engine_key(engine, redacted, self.settings.cache, input_json)
+        kept = await self._prepared.aget_or_make(request, self._redacted_input)
+        return engine, kept.request, engine_key(engine, kept.request, self.settings.cache, kept)
 
     @staticmethod
     def _as_cached(result: TaskResult) -> TaskResult:

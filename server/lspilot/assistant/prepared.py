@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lspilot.assistant.cache import ResultCache, endpoint_key
@@ -29,8 +30,16 @@ BIG_REQUEST_CHARS = 16_000
 ENTRIES = 256
 CHARS = 500_000
 
-#: A request redacted, and its normalized input JSON (`ResultCache.input_json`).
-Prepared = tuple[AnyTaskInput, str]
+
+@dataclass(slots=True, eq=False)
+class Prepared:
+    """A request redacted, its normalized input JSON (`ResultCache.input_json`), and the
+    last key made of them with the engine's part (`part`) it was made with."""
+
+    request: AnyTaskInput
+    input_json: str
+    part: tuple[object, ...] = ()
+    key: str = ""
 
 
 def text_chars(request: AnyTaskInput) -> int:
@@ -39,20 +48,26 @@ def text_chars(request: AnyTaskInput) -> int:
 
 
 def engine_key(
-    engine: Engine, request: AnyTaskInput, settings: CacheSettings, input_json: str | None = None
+    engine: Engine, request: AnyTaskInput, settings: CacheSettings, kept: Prepared | None = None
 ) -> str:
-    """The cache key of `request` (already redacted) on `engine`; `input_json`: its
-    `ResultCache.input_json` when known. The engine's part (model, parameters, prompt
-    version, endpoint) is asked afresh each time: it may change (learned quirks)."""
+    """The cache key of `request` (already redacted) on `engine`; `kept`: what is kept for
+    it. The engine's part (model, parameters, prompt version, endpoint) is asked afresh each
+    time, since it may change (a new engine, learned quirks); the key is made again only
+    when it did."""
     task = Task(request.task)
     params_of = getattr(engine, "params", None)
     params = params_of(task) if callable(params_of) else {}
     version = str(getattr(engine, "prompt_version", "0"))
     endpoint = endpoint_key(engine.describe().get("endpoint", ""), settings)
     model = engine.model_for(task)
-    if input_json is None:
-        input_json = ResultCache.input_json(request)
-    return ResultCache.key_of(engine.id, model, task, version, input_json, params, endpoint)
+    part = (engine.id, model, str(task), version, endpoint, params)
+    if kept is not None and kept.part == part:
+        return kept.key
+    input_json = kept.input_json if kept is not None else ResultCache.input_json(request)
+    key = ResultCache.key_of(engine.id, model, task, version, input_json, params, endpoint)
+    if kept is not None:
+        kept.part, kept.key = part, key
+    return key
 
 
 class PreparedRequests:
@@ -84,10 +99,10 @@ class PreparedRequests:
         if generation != self.generation or request in self._items:
             return
         self._items[request] = prepared
-        self._chars += len(prepared[1])
+        self._chars += len(prepared.input_json)
         while self._items and (len(self._items) > self.max_entries or self._chars > self.max_chars):
-            _, (_, dropped) = self._items.popitem(last=False)
-            self._chars -= len(dropped)
+            _, dropped = self._items.popitem(last=False)
+            self._chars -= len(dropped.input_json)
 
     def get_or_make(
         self, request: AnyTaskInput, make: Callable[[AnyTaskInput], Prepared]
