@@ -108,6 +108,20 @@ def test_a_500_that_does_not_name_a_field_is_an_outage() -> None:
     )
 
 
+def test_a_400_that_names_none_of_the_fields_sent_is_no_refusal() -> None:
+    """An unrelated 400 (a wrong model name) is the request's own fault: it must not be
+    answered by asking again without each optional field in turn."""
+    sent = {"response_format": {"type": "json_schema"}, "stream_options": {}, "tools": []}
+    assert refused_field(400, "Bad Request", sent) is None
+    assert refused_field(400, "", sent) is None
+    assert refused_field(400, "The model `nope` does not exist", sent) is None
+    # A field named but not sent is not what was refused either.
+    assert refused_field(400, "tools are not supported", {"stream_options": {}}) is None
+    assert refused_field(400, "Unrecognized request argument: stream_options", sent) == (
+        "stream_options"
+    )
+
+
 # ---- usage ----
 
 

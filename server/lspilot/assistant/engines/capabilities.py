@@ -127,9 +127,10 @@ def response_format_for(mode: StructuredMode, schema: dict[str, Any]) -> dict[st
 def refused_field(status: int, said: str, sent: dict[str, Any]) -> str | None:
     """The optional field a 400/422/500 refused, when its body names one we sent; else None.
 
-    A 400 that names nothing is still taken as a refusal of the newest optional field we
-    sent (older servers say only "bad request"); a 422 or 500 must name it, so that a real
-    server failure is never mistaken for a refusal.
+    Whatever the status, the body must name the field: a 400 that names none of them (a
+    wrong model name, a prompt over the context window) is the request's own fault, and
+    asking again without each optional field in turn would only send the same bad request
+    up to three more times before the user hears of it.
     """
     if status not in (400, 422, 500):
         return None
@@ -137,10 +138,6 @@ def refused_field(status: int, said: str, sent: dict[str, Any]) -> str | None:
     for name in OPTIONAL_FIELDS:
         if name in sent and name in lowered:
             return name
-    if status == 400:
-        for name in ("response_format", "tools", "stream_options"):
-            if name in sent:
-                return name
     return None
 
 
