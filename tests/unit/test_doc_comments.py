@@ -194,8 +194,9 @@ def test_offline_javadoc_lists_what_a_method_throws() -> None:
 # language, a function whose body throws, the @throws tags the offline engine writes: only
 # for what the code visibly throws, never a made-up type for `throw err`.
 THROWING = [
-    ("typescript", "function parse(text: string): number {\n  if (!text) throw new Error('empty');\n"
-     "  return Number(text);\n}\n", ["@throws {Error} Thrown on failure."]),
+    ("typescript", "function parse(text: string): number {\n"
+     "  if (!text) throw new Error('empty');\n  return Number(text);\n}\n",
+     ["@throws {Error} Thrown on failure."]),
     ("typescript", "function parse(text: string): number {\n  try {\n    return load(text);\n"
      "  } catch (err) {\n    throw err;\n  }\n}\n", []),
     ("typescript", "function parse(text: string): number {\n  return Number(text);\n}\n", []),
