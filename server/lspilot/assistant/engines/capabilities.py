@@ -169,6 +169,21 @@ def concurrency_for(settings: Settings, engine: Engine) -> int:
     return limits.max_concurrent
 
 
+#: A hover explanation's output limit on a local endpoint, unless `hover.maxOutputTokens`
+#: says otherwise: a CPU writes a few tokens a second, so 1024 keep a hover waiting minutes.
+LOCAL_HOVER_OUTPUT_TOKENS = 256
+
+
+def hover_output_tokens(settings: Settings, engine: Engine) -> int | None:
+    """The most tokens a hover explanation asks for; None: `maxOutputTokens`, as any task."""
+    own = settings.hover.max_output_tokens
+    if own is None:
+        if not serves_locally(engine):
+            return None
+        own = LOCAL_HOVER_OUTPUT_TOKENS
+    return own if own < settings.max_output_tokens else None
+
+
 def endpoint_failed(engine: Engine, error: BaseException) -> bool | None:
     """What a request's `error` says of the endpoint, for the circuit breaker.
 
