@@ -21,11 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from lspilot.assistant.cache import ResultCache, cache_secrets, endpoint_key
-from lspilot.assistant.engines.capabilities import (
-    concurrency_for,
-    endpoint_failed,
-    engine_inputs,
-)
+from lspilot.assistant.engines.capabilities import concurrency_for, endpoint_failed, engine_inputs
 from lspilot.assistant.errors import (
     AssistantError,
     BadOutputError,
@@ -42,13 +38,7 @@ from lspilot.assistant.limits import (
 )
 from lspilot.assistant.metering import Meter
 from lspilot.assistant.retry import call_with_retry
-from lspilot.assistant.tasks import (
-    AnyTaskInput,
-    Task,
-    TaskResult,
-    Usage,
-    without_lone_surrogates,
-)
+from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult, Usage, without_lone_surrogates
 from lspilot.redaction import redact_model
 
 if TYPE_CHECKING:
@@ -190,10 +180,9 @@ class Assistant:
     async def run(self, request: AnyTaskInput, *, output_tokens: int | None = None) -> TaskResult:
         """The result of `request`: from the cache, a shared in-flight call, or the engine.
 
-        `output_tokens`: the most tokens of answer to ask for, when fewer than
-        `maxOutputTokens` (a hover on a local model). Raises `AssistantError` subclasses.
-        Cancelling the caller cancels the model request (and so closes its HTTP connection)
-        unless another caller still waits for it.
+        `output_tokens`: fewer than `maxOutputTokens` to ask for (a hover on a local model).
+        Raises `AssistantError` subclasses. Cancelling the caller cancels the model request
+        (and so closes its HTTP connection) unless another caller still waits for it.
         """
         engine, request, key = self._prepare(request, output_tokens)
         if not self._local(engine):
