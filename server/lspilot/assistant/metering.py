@@ -87,10 +87,12 @@ class Meter:
         if self.budget.daily:
             self.budget.used_today()
 
-    async def reserve(self, request: AnyTaskInput) -> Reservation:
-        """Hold the tokens `request` may use (raises `BudgetExceededError`)."""
+    async def reserve(self, request: AnyTaskInput, output_tokens: int | None = None) -> Reservation:
+        """Hold the tokens `request` may use, its answer at most `output_tokens` (default
+        `maxOutputTokens`); raises `BudgetExceededError`."""
         prompt = estimate_tokens(input_chars(request))
-        return await asyncio.to_thread(self.budget.reserve, prompt, self.max_output_tokens)
+        most = min(output_tokens or self.max_output_tokens, self.max_output_tokens)
+        return await asyncio.to_thread(self.budget.reserve, prompt, most)
 
     def done(
         self,

@@ -48,15 +48,21 @@ def text_chars(request: AnyTaskInput) -> int:
 
 
 def engine_key(
-    engine: Engine, request: AnyTaskInput, settings: CacheSettings, kept: Prepared | None = None
+    engine: Engine,
+    request: AnyTaskInput,
+    settings: CacheSettings,
+    output_tokens: int | None = None,
+    kept: Prepared | None = None,
 ) -> str:
-    """The cache key of `request` (already redacted) on `engine`; `kept`: what is kept for
-    it. The engine's part (model, parameters, prompt version, endpoint) is asked afresh each
-    time, since it may change (a new engine, learned quirks); the key is made again only
-    when it did."""
+    """The cache key of `request` (already redacted) on `engine`, asked with `output_tokens`
+    (None: `maxOutputTokens`); `kept`: what is kept for it. The engine's part (model,
+    parameters, prompt version, endpoint) is asked afresh each time, since it may change (a
+    new engine, learned quirks); the key is made again only when it did."""
     task = Task(request.task)
     params_of = getattr(engine, "params", None)
     params = params_of(task) if callable(params_of) else {}
+    if output_tokens is not None and "max_tokens" in params:
+        params = {**params, "max_tokens": output_tokens}  # a short answer is keyed apart
     version = str(getattr(engine, "prompt_version", "0"))
     endpoint = endpoint_key(engine.describe().get("endpoint", ""), settings)
     model = engine.model_for(task)
