@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from lspilot.assistant.cache import ResultCache, cache_secrets, endpoint_key
+from lspilot.assistant.cache import ResultCache, cache_secrets
 from lspilot.assistant.engines.capabilities import concurrency_for, endpoint_failed, engine_inputs
 from lspilot.assistant.errors import (
     AssistantError,
@@ -37,6 +37,7 @@ from lspilot.assistant.limits import (
     RateLimiter,
 )
 from lspilot.assistant.metering import Meter
+from lspilot.assistant.prepared import Prepared, PreparedRequests, engine_key
 from lspilot.assistant.retry import call_with_retry
 from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult, Usage, without_lone_surrogates
 from lspilot.redaction import redact_model
@@ -80,6 +81,7 @@ class Assistant:
         self._privacy = privacy
         self._root = root
         self._inflight: dict[str, _Flight] = {}
+        self._prepared = PreparedRequests()  # redacted requests and their key input
         self._retired: list[Engine] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._warned_no_privacy = False
@@ -131,28 +133,24 @@ class Assistant:
         # A lone surrogate cannot be encoded into the request's UTF-8 JSON: U+FFFD goes instead.
         return redact_model(request, lambda text: without_lone_surrogates(redact(text)))
 
-    def _key(self, engine: Engine, request: AnyTaskInput, output_tokens: int | None) -> str:
-        task = Task(request.task)
-        params_of = getattr(engine, "params", None)
-        params = params_of(task) if callable(params_of) else {}
-        if output_tokens is not None and "max_tokens" in params:
-            params = {**params, "max_tokens": output_tokens}  # a short answer is keyed apart
-        version = str(getattr(engine, "prompt_version", "0"))
-        endpoint = endpoint_key(engine.describe().get("endpoint", ""), self.settings.cache)
-        model = engine.model_for(task)
-        return ResultCache.key(engine.id, model, task, version, request, params, endpoint)
+    def _redacted_input(self, request: AnyTaskInput) -> Prepared:
+        # Before keying: neither the key nor the stored value may contain a secret.
+        redacted = self._redacted(request)
+        return Prepared(redacted, ResultCache.input_json(redacted))
 
-    def _prepare(
+    async def _prepare(
         self, request: AnyTaskInput, output_tokens: int | None = None
     ) -> tuple[Engine, AnyTaskInput, str]:
-        """The engine, the request as it will be sent (redacted) and its cache key."""
+        """The engine, the request as it will be sent (redacted) and its cache key (both
+        kept for the next look-up; a big request's made in a worker thread)."""
         engine = self.engine
         if not engine.supports(Task(request.task)):
             raise NotSupportedError(f"the {engine.id} engine cannot {request.task}")
-        if not self._local(engine):
-            # Before keying: neither the key nor the stored value may contain a secret.
-            request = self._redacted(request)
-        return engine, request, self._key(engine, request, output_tokens)
+        cache = self.settings.cache
+        if self._local(engine):
+            return engine, request, engine_key(engine, request, cache, output_tokens)
+        kept = await self._prepared.aget_or_make(request, self._redacted_input)
+        return engine, kept.request, engine_key(engine, kept.request, cache, output_tokens, kept)
 
     @staticmethod
     def _as_cached(result: TaskResult) -> TaskResult:
@@ -165,7 +163,7 @@ class Assistant:
         """The cached result for `request` (asked with `output_tokens`, as for `run`), or
         None; never calls a model."""
         try:
-            engine, request, key = self._prepare(request, output_tokens)
+            engine, request, key = await self._prepare(request, output_tokens)
         except NotSupportedError:
             return None
         if self._local(engine):
@@ -184,7 +182,7 @@ class Assistant:
         Raises `AssistantError` subclasses. Cancelling the caller cancels the model request
         (and so closes its HTTP connection) unless another caller still waits for it.
         """
-        engine, request, key = self._prepare(request, output_tokens)
+        engine, request, key = await self._prepare(request, output_tokens)
         if not self._local(engine):
             hit = await self.cache.get(key)
             if hit is not None:
@@ -318,7 +316,7 @@ class Assistant:
             problem = str(error)
         if problem is None:
             return result
-        self._unshare(request)
+        await self._unshare(request)
         log.info("%s answer rejected (%s); asking once more", request.task, problem)
         repair = request.model_copy(update={"feedback": problem})
         try:
@@ -328,15 +326,15 @@ class Assistant:
             problem = str(error)
         if problem is None:
             return result
-        self._unshare(repair)
+        await self._unshare(repair)
         self.failures["BadOutputError"] += 1
         self.last_error = f"The model's answer could not be used: {problem}"
         raise BadOutputError(problem, user_message=self.last_error)
 
-    def _unshare(self, request: AnyTaskInput) -> None:
+    async def _unshare(self, request: AnyTaskInput) -> None:
         """Only validated answers are shared: take a rejected one back from the team cache."""
         with contextlib.suppress(AssistantError):
-            self.cache.shared.forget(self._prepare(request)[2])
+            self.cache.shared.forget((await self._prepare(request))[2])
 
     # ---- status and lifecycle -----------------------------------------------------------
 
@@ -374,6 +372,7 @@ class Assistant:
             self._build_limits(settings)
         if old.privacy != settings.privacy:
             self._privacy = None  # rebuilt from the new settings on next use
+            self._prepared.clear()  # redacted under the old settings
         if old.cache != settings.cache or old.api_key != settings.api_key:
             cache = ResultCache(settings.cache, secrets=cache_secrets(settings))
             previous, self.cache = self.cache, cache
