@@ -199,6 +199,16 @@ def index_of(doc: TextDocument) -> LineIndex:
     return index
 
 
+def line_count(doc: TextDocument) -> int:
+    """How many lines `doc` has: from its kept index, else counted (in C, building no index:
+    a document just opened may never need one)."""
+    text = doc.source
+    index = _INDEXES.get(doc)
+    if index is not None and index.text is text:
+        return index.line_count
+    return text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+
+
 def encoding_of(doc: TextDocument) -> str:
     """The position encoding negotiated with the client, as `doc` knows it."""
     encoding = doc.position_codec.encoding or UTF16

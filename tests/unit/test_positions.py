@@ -238,3 +238,14 @@ def test_a_document_keeps_its_index_across_changes(
         assert_same_index(kept, doc.source)
         for offset in range(len(doc.source) + 1):
             assert positions.position_at(doc, offset) == ref_position(doc.source, offset, encoding)
+
+
+@given(texts)
+def test_a_documents_line_count_is_its_indexs_with_or_without_one(text: str) -> None:
+    from lspilot import positions
+
+    doc = document(text, "utf-16")
+    counted = positions.line_count(doc)  # no index kept yet: counted
+    assert counted == LineIndex(text).line_count == len(ref_lines(text))
+    positions.index_of(doc)
+    assert positions.line_count(doc) == counted  # from the kept index

@@ -35,7 +35,7 @@ from pygls.workspace import TextDocument
 from lspilot.features.diagnostics.context import ChunkContexts
 from lspilot.features.diagnostics.report import to_diagnostics
 from lspilot.features.diagnostics.state import Plan, View
-from lspilot.positions import index_of
+from lspilot.positions import line_count
 from lspilot.review.debounce import Debouncer
 
 if TYPE_CHECKING:  # the review pass is imported after `initialize` (lspilot.server.WARM_UP)
@@ -108,7 +108,7 @@ class ReviewDiagnostics:
         """Over `maxFileLines`: reviewed on save only."""
         # The document's line index is kept up to date across edits: no scan of a big text
         # on every keystroke (and a file of "\r" line breaks has lines too).
-        return index_of(doc).line_count > self.ls.settings.diagnostics.max_file_lines
+        return line_count(doc) > self.ls.settings.diagnostics.max_file_lines
 
     def _allowed(self, uri: str) -> bool:
         return self.ls.settings.diagnostics.enabled and self.ls.excluded(uri) is None
