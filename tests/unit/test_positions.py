@@ -141,3 +141,111 @@ def test_pygls_would_drift_where_we_do_not() -> None:
             theirs = TextDocument("file:///t.py", text, position_codec=PositionCodec())
             theirs.apply_change(change)
             assert theirs.source != ours.source  # the drift this class exists for
+
+
+# ---- the index kept across edits: `LineIndex.edited` against a full rebuild -----------------
+
+
+def assert_same_index(index: LineIndex, text: str) -> None:
+    """`index` is what a full scan of `text` gives, and what the reference model says."""
+    full = LineIndex(text)
+    assert index.text == text
+    assert index.line_count == full.line_count == len(ref_lines(text))
+    spans = [(index.line_start(i), index.line_end(i)) for i in range(index.line_count)]
+    assert spans == [(full.line_start(i), full.line_end(i)) for i in range(full.line_count)]
+    assert spans == ref_lines(text)
+    for offset in range(-1, len(text) + 2):
+        assert index.line_of(offset) == full.line_of(offset)
+    for line in (-1, index.line_count, index.line_count + 3):  # clamped like a full index
+        assert index.line_start(line) == full.line_start(line)
+        assert index.line_end(line) == full.line_end(line)
+
+
+# An edit: (start, end) as fractions of the text's length (any order), and the new text.
+fraction = st.floats(0, 1)
+edits = st.lists(st.tuples(fraction, fraction, texts), min_size=1, max_size=8)
+
+
+def _offsets(text: str, a: float, b: float) -> tuple[int, int]:
+    start, end = sorted((round(a * len(text)), round(b * len(text))))
+    return start, end
+
+
+@settings(max_examples=400)
+@given(texts, edits)
+def test_an_edited_index_equals_a_full_rebuild(
+    text: str, steps: list[tuple[float, float, str]]
+) -> None:
+    """Random edits anywhere (between \\r and \\n, splitting or joining line breaks, with
+    emoji, CJK and lone surrogates), one after another, forwards and backwards."""
+    index = LineIndex(text)
+    for a, b, new in steps:
+        start, end = _offsets(text, a, b)
+        before = text
+        text = text[:start] + new + text[end:]
+        edited = index.edited(start, end, new, text)
+        assert_same_index(edited, text)
+        assert_same_index(index, before)  # the old index still serves the old text
+        index = edited
+
+
+@settings(max_examples=200)
+@given(st.lists(st.sampled_from(["x", "\n", "\r", "\r\n"]), min_size=1, max_size=30))
+def test_typing_at_the_end_of_a_line_break_joins_or_splits_it(keys: list[str]) -> None:
+    """A "\\r" typed before a "\\n", a "\\n" typed after a "\\r": the breaks meet."""
+    text = "a\rb\nc\r\nd"
+    index = LineIndex(text)
+    for i, key in enumerate(keys):
+        at = (i * 7) % (len(text) + 1)
+        text = text[:at] + key + text[at:]
+        index = index.edited(at, at, key, text)
+        assert_same_index(index, text)
+
+
+@settings(max_examples=200)
+@given(
+    texts,
+    st.lists(
+        st.tuples(
+            st.integers(0, 10), st.integers(0, 60), st.integers(0, 10), st.integers(0, 60), texts
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from(ENCODINGS),
+)
+def test_a_document_keeps_its_index_across_changes(
+    text: str, changes: list[tuple[int, int, int, int, str]], encoding: str
+) -> None:
+    """Each incremental change leaves the document with its new text's index already built
+    (no rebuild at the next conversion), equal to a full rebuild."""
+    from lspilot import positions
+
+    doc = document(text, encoding)
+    positions.index_of(doc)
+    for l1, c1, l2, c2, new in changes:
+        start, end = sorted(
+            [types.Position(l1, c1), types.Position(l2, c2)], key=lambda p: (p.line, p.character)
+        )
+        a, b = ref_offset(doc.source, start, encoding), ref_offset(doc.source, end, encoding)
+        expected = doc.source[:a] + new + doc.source[b:]
+        doc.apply_change(
+            types.TextDocumentContentChangePartial(range=types.Range(start, end), text=new)
+        )
+        assert doc.source == expected
+        kept = positions._INDEXES[doc]
+        assert kept.text is doc.source  # index_of will not scan the text again
+        assert_same_index(kept, doc.source)
+        for offset in range(len(doc.source) + 1):
+            assert positions.position_at(doc, offset) == ref_position(doc.source, offset, encoding)
+
+
+@given(texts)
+def test_a_documents_line_count_is_its_indexs_with_or_without_one(text: str) -> None:
+    from lspilot import positions
+
+    doc = document(text, "utf-16")
+    counted = positions.line_count(doc)  # no index kept yet: counted
+    assert counted == LineIndex(text).line_count == len(ref_lines(text))
+    positions.index_of(doc)
+    assert positions.line_count(doc) == counted  # from the kept index
