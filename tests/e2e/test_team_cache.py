@@ -180,13 +180,10 @@ async def test_redis_stopped_mid_session_one_warning_then_recovery(
 
         seen = len(client.statuses)
         redis.start()  # the same port, empty
-        await client.wait_for(
-            lambda: any(
-                s.get("cache", {}).get("shared", {}).get("state") == "up"
-                for s in client.statuses[seen:]
-            ),
+        await client.wait_for_status(
+            lambda s: s.get("cache", {}).get("shared", {}).get("state") == "up",
             STORE_TIMEOUT,
-            what="the team cache back up",
+            since=seen,
         )
         assert EXPLANATION in await hover_text(client, uri, "double(2)")
         await wait_for_shared(redis, 1)  # written to the restarted store again
