@@ -85,7 +85,9 @@ def team_env(model_env: dict[str, str], redis: RedisServer, cache_dir: Path) -> 
         "LSPILOT_CACHE__DIR": str(cache_dir),
         "LSPILOT_CACHE__SHARED_URL": redis.url,
         "LSPILOT_CACHE__SHARED_NAMESPACE": NAMESPACE,
-        "LSPILOT_CACHE__SHARED_TIMEOUT_MS": "3000",
+        # The longest allowed: a read a loaded machine delays must still be a read (a miss
+        # here would ask the model and fail the test); a stopped Redis refuses at once.
+        "LSPILOT_CACHE__SHARED_TIMEOUT_MS": "5000",
     }
 
 
