@@ -23,14 +23,18 @@ lint: $(STAMP)
 	$(PY) -m mypy
 
 # The whole suite: lint, unit tests, end-to-end tests against the real server over stdio.
+# pytest-xdist runs it in PYTEST_WORKERS processes (each test has its own folders, ports and
+# servers). Most of a test's time is a server starting or answering, not pytest: more workers
+# than cores keep the cores busy.
+PYTEST_WORKERS ?= 4
 test: lint test-apt
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 e2e: $(STAMP)
-	$(PY) -m pytest -q tests/e2e
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) tests/e2e
 
 # Every benchmark beside its baseline (bench/results/latest.json, latest.png; ~5-10 min).
 BENCH_STAMP := $(VENV)/.bench-installed

@@ -502,13 +502,25 @@ class LspilotClient(LanguageClient):
         self,
         where: Callable[[dict[str, Any]], bool] = lambda status: True,
         timeout: float = WAIT_TIMEOUT,  # noqa: ASYNC109
+        *,
+        since: int | None = None,
     ) -> dict[str, Any]:
-        """The first ``lspilot/status`` (as a dict) matching `where`."""
+        """The server's state once `where` holds for it: the latest ``lspilot/status`` (as a
+        dict), waited for until it matches. An older status that matched says nothing about
+        now (a test that took the first match read a stale state).
+
+        For a passing state (``busy`` during one request), pass ``since=len(client.statuses)``
+        taken before the request: the first status from that index on that matches.
+        """
 
         def found() -> dict[str, Any] | None:
-            return next((s for s in self.statuses if where(s)), None)
+            if since is not None:
+                return next((s for s in self.statuses[since:] if where(s)), None)
+            latest = self.statuses[-1] if self.statuses else None
+            return latest if latest is not None and where(latest) else None
 
-        return await self.wait_for(found, timeout, what="lspilot/status")
+        what = "lspilot/status" if since is None else f"lspilot/status from #{since}"
+        return await self.wait_for(found, timeout, what=what)
 
     async def wait_for_message(
         self,

@@ -62,9 +62,6 @@ async def test_switching_base_url_gets_the_second_servers_answer(
         seen = len(client.statuses)
         client.set_configuration({"baseUrl": model_server.url + "/"}, section="lspilot")
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
-        await client.wait_for(
-            lambda: any(s.get("endpoint") == model_server.url for s in client.statuses[seen:]),
-            what="the first endpoint again",
-        )
+        await client.wait_for_status(lambda s: s.get("endpoint") == model_server.url, since=seen)
         assert "First server" in await hover_add(client, uri)
     assert len(model_server.chat_requests()) == 1

@@ -5,7 +5,9 @@ a sensible outcome after it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,24 @@ CAPABILITIES: dict[str, Any] = {
 }
 
 
-def env_of(model_env: dict[str, str]) -> dict[str, str]:
-    return {**model_env, "LSPILOT_CLIENT_REPLY_TIMEOUT_MS": REPLY_LIMIT_MS}
+#: Review diagnostics off: the only model request is the one the test makes.
+QUIET = {"diagnostics": {"enabled": False}}
+
+
+@contextlib.asynccontextmanager
+async def silent_client(
+    model_env: dict[str, str], workspace: Path, init_options: Any = QUIET, sample: bool = True
+) -> AsyncIterator[tuple[RawClient, str]]:
+    """A session of the client that never answers (short reply limit), and the URI of
+    ``a.py`` (opened with ``SAMPLE`` unless `sample` is False)."""
+    env = {**model_env, "LSPILOT_CLIENT_REPLY_TIMEOUT_MS": REPLY_LIMIT_MS}
+    async with raw_session(
+        env, workspace, capabilities=CAPABILITIES, init_options=init_options
+    ) as client:
+        uri = (workspace / "a.py").as_uri()
+        if sample:
+            open_text(client, uri, SAMPLE)
+        yield client, uri
 
 
 def messages(client: RawClient) -> list[str]:
@@ -50,12 +68,7 @@ async def test_an_unconfirmed_edit_warns_the_user(
     model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
 ) -> None:
     model_server.script(DOCSTRING)
-    options = {"diagnostics": {"enabled": False}}
-    async with raw_session(
-        env_of(model_env), workspace, capabilities=CAPABILITIES, init_options=options
-    ) as client:
-        uri = (workspace / "a.py").as_uri()
-        open_text(client, uri, SAMPLE)
+    async with silent_client(model_env, workspace) as (client, uri):
         await run(client, uri, "Document add")
         await client.wait_for(lambda: client.sent("workspace/applyEdit"), "applyEdit")
         warning = await client.wait_for(
@@ -70,12 +83,7 @@ async def test_an_explanation_not_shown_by_the_editor_comes_as_a_message(
     model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
 ) -> None:
     model_server.script("`add` **adds** two numbers.")
-    options = {"diagnostics": {"enabled": False}}
-    async with raw_session(
-        env_of(model_env), workspace, capabilities=CAPABILITIES, init_options=options
-    ) as client:
-        uri = (workspace / "a.py").as_uri()
-        open_text(client, uri, SAMPLE)
+    async with silent_client(model_env, workspace) as (client, uri):
         await run(client, uri, "Explain add")
         await client.wait_for(lambda: client.sent("window/showDocument"), "showDocument")
         await client.wait_for(
@@ -91,9 +99,11 @@ async def test_settings_unanswered_use_the_defaults_and_requests_are_answered(
     model_server.responder = lambda body: (
         json.dumps({"issues": []}) if is_review(body) else "`add` adds two numbers."
     )
-    async with raw_session(env_of(model_env), workspace, capabilities=CAPABILITIES) as client:
+    async with silent_client(model_env, workspace, init_options=None, sample=False) as (
+        client,
+        uri,
+    ):
         await client.wait_for(lambda: client.sent("workspace/configuration"), "configuration")
-        uri = (workspace / "a.py").as_uri()
         open_text(client, uri, SAMPLE)
         shown = await client.call(
             "textDocument/hover",
@@ -116,10 +126,7 @@ async def test_the_index_is_built_when_progress_is_never_granted(
     model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
 ) -> None:
     (workspace / "helpers.py").write_text("def helper(x):\n    return x * 2\n")
-    options = {"diagnostics": {"enabled": False}}
-    async with raw_session(
-        env_of(model_env), workspace, capabilities=CAPABILITIES, init_options=options
-    ) as client:
+    async with silent_client(model_env, workspace, sample=False) as (client, _):
         await client.wait_for(
             lambda: client.sent("window/workDoneProgress/create"), "the progress token request"
         )

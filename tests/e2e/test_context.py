@@ -64,18 +64,22 @@ VAULT = '''def vault_key() -> str:
 '''
 
 
-@pytest.fixture
-def shop(workspace: Path) -> Path:
-    """The fixture workspace."""
+def lay_out_shop(workspace: Path, main: str) -> Path:
+    """The fixture workspace with `main` as shop/main.py (test_context_generate_review.py
+    lays out its own main.py beside the same helpers)."""
     package = workspace / "shop"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "main.py").write_text(MAIN)
-    (package / "text.py").write_text(TEXT)
-    (package / "money.py").write_text(MONEY)
-    (package / "vault.py").write_text(VAULT)
+    for name, text in (("main", main), ("text", TEXT), ("money", MONEY), ("vault", VAULT)):
+        (package / f"{name}.py").write_text(text)
     (workspace / ".lspilotignore").write_text("shop/vault.py\n")
     return workspace
+
+
+@pytest.fixture
+def shop(workspace: Path) -> Path:
+    """The fixture workspace."""
+    return lay_out_shop(workspace, MAIN)
 
 
 @pytest.fixture

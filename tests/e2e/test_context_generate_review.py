@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 from tests.e2e.conftest import WAIT_TIMEOUT, LspilotClient, lsp_session
+from tests.e2e.test_context import TEXT, VAULT, lay_out_shop
 from tests.fakes.model_server import FakeModelServer, RecordedRequest, message_text
 
 MAIN = '''from shop.text import slugify
@@ -56,30 +57,6 @@ def secret() -> str:
     return vault_key()
 '''
 
-TEXT = '''def slugify(value: str, sep: str = "-") -> str:
-    """Turn a title into a URL slug."""
-    return value.lower().replace(" ", sep)  # SLUGIFY_BODY
-
-
-def unrelated_text_helper() -> str:
-    """UNRELATED_TEXT_DOC"""
-    return "UNRELATED_TEXT_BODY"
-'''
-
-MONEY = '''def format_price(cents: int, currency: str = "EUR") -> str:
-    """Format cents as a price, e.g. 12.50 EUR."""
-    return f"{cents / 100:.2f} {currency}"  # FORMAT_BODY
-
-
-class Ledger:
-    """UNRELATED_LEDGER_DOC"""
-'''
-
-VAULT = '''def vault_key() -> str:
-    """EXCLUDED_VAULT_DOC"""
-    return "EXCLUDED_VAULT_BODY"
-'''
-
 SLUGIFY_SIGNATURE = 'def slugify(value: str, sep: str = "-") -> str:'
 FORMAT_SIGNATURE = 'def format_price(cents: int, currency: str = "EUR") -> str:'
 NEVER = ("SLUGIFY_BODY", "FORMAT_BODY", "UNRELATED", "EXCLUDED_VAULT")
@@ -90,14 +67,8 @@ TEXT_CHUNKS = 2
 
 @pytest.fixture
 def shop(workspace: Path) -> Path:
-    """The fixture workspace."""
-    package = workspace / "shop"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    for name, text in (("main", MAIN), ("text", TEXT), ("money", MONEY), ("vault", VAULT)):
-        (package / f"{name}.py").write_text(text)
-    (workspace / ".lspilotignore").write_text("shop/vault.py\n")
-    return workspace
+    """The fixture workspace: this file's main.py beside test_context.py's helpers."""
+    return lay_out_shop(workspace, MAIN)
 
 
 def _answer(body: dict[str, Any]) -> str:

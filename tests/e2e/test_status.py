@@ -103,8 +103,9 @@ async def test_status_notification_shows_busy_while_the_model_works(
     model_server.script(Reply(content="Adds two numbers.", delay=1.0))
     async with lsp_session("visual-studio-code", env=model_env, workspace=workspace) as client:
         uri = client.open_doc(workspace / "add.py", SOURCE)
+        seen = len(client.statuses)
         pending = asyncio.ensure_future(hover_add(client, uri))
-        busy = await client.wait_for_status(lambda s: s.get("busy") is True)
+        busy = await client.wait_for_status(lambda s: s.get("busy") is True, since=seen)
         assert busy["engine"] == "openai"
         await pending
         await client.wait_for_status(lambda s: s.get("busy") is False and s.get("requests") == 1)

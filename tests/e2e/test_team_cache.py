@@ -85,7 +85,9 @@ def team_env(model_env: dict[str, str], redis: RedisServer, cache_dir: Path) -> 
         "LSPILOT_CACHE__DIR": str(cache_dir),
         "LSPILOT_CACHE__SHARED_URL": redis.url,
         "LSPILOT_CACHE__SHARED_NAMESPACE": NAMESPACE,
-        "LSPILOT_CACHE__SHARED_TIMEOUT_MS": "3000",
+        # The longest allowed: a read a loaded machine delays must still be a read (a miss
+        # here would ask the model and fail the test); a stopped Redis refuses at once.
+        "LSPILOT_CACHE__SHARED_TIMEOUT_MS": "5000",
     }
 
 
@@ -180,13 +182,10 @@ async def test_redis_stopped_mid_session_one_warning_then_recovery(
 
         seen = len(client.statuses)
         redis.start()  # the same port, empty
-        await client.wait_for(
-            lambda: any(
-                s.get("cache", {}).get("shared", {}).get("state") == "up"
-                for s in client.statuses[seen:]
-            ),
+        await client.wait_for_status(
+            lambda s: s.get("cache", {}).get("shared", {}).get("state") == "up",
             STORE_TIMEOUT,
-            what="the team cache back up",
+            since=seen,
         )
         assert EXPLANATION in await hover_text(client, uri, "double(2)")
         await wait_for_shared(redis, 1)  # written to the restarted store again
