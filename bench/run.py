@@ -8,7 +8,8 @@
 3. under-load   8 slow model requests in flight: listing, cache-hit hover, didChange p99;
 4. tokens       a scripted editing session: requests and prompt tokens vs "the whole file
                 after each debounced change" (ai-lsp's policy), every seeded issue reported;
-5. cache        hover on 200 symbols cold then warm; disk per 1,000 entries;
+5. cache        hover on 200 symbols cold then warm; disk per 1,000 entries (result cache,
+                and the whole cache folder);
 6. memory       RSS with 50 open documents of 2,000 lines, reviewed and cached.
 
 Writes bench/results/latest.json and bench/results/latest.png (ratios) and prints the table.

@@ -4,13 +4,24 @@ without a `finish_reason`), and `lspilot check` when nothing could be reviewed."
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from tests.e2e.conftest import hover_text, lsp_session, run_lspilot
+from tests.e2e.conftest import (
+    MODEL_TIMEOUT,
+    action_session,
+    actions_at,
+    hover_text,
+    lsp_session,
+    perform,
+    pick,
+    run_lspilot,
+)
 from tests.fakes.model_server import FakeModelServer, Reply
 
 SOURCE = '''def total(prices):
@@ -71,6 +82,82 @@ async def test_a_hover_cut_short_is_marked_and_asked_again(
         second = await hover_text(client, uri, "total")
         assert "`total` adds up." in second and "cut short" not in second
         assert len(model_server.chat_requests()) == 2  # the cut answer was not cached
+
+
+async def test_a_hover_cut_short_after_the_placeholder_is_shown_once_then_asked_again(
+    quiet_model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    """An explanation cut short that lands after the hover answered the placeholder is
+    kept by that server's hover (never by the cache): the next hover shows it, once; the one
+    after asks the model again."""
+    release = threading.Event()
+    answers = iter(
+        [Reply(content="`total` adds", finish_reason="length"), Reply(content="`total` adds up.")]
+    )
+
+    def answer(body: dict[str, Any]) -> Reply:
+        release.wait(MODEL_TIMEOUT)  # held until the placeholder is shown (a hang guard)
+        return next(answers)
+
+    model_server.responder = answer
+    options = {"hover": {"timeoutMs": 200}}
+    async with lsp_session(
+        env=quiet_model_env, workspace=workspace, init_options=options
+    ) as client:
+        uri = client.open_doc(workspace / "prices.py", SOURCE)
+        try:
+            assert "generating an explanation" in await hover_text(client, uri, "total")
+        finally:
+            release.set()
+        # Hover until the answer that came in the background shows (each try is a real
+        # hover that joins the request in flight; the deadline is a hang guard).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MODEL_TIMEOUT
+        while "cut short" not in (shown := await hover_text(client, uri, "total")):
+            assert "generating an explanation" in shown, shown
+            assert loop.time() < deadline, "the answer cut short was never shown"
+            await asyncio.sleep(0.1)  # it is on its way; ask again
+        assert "`total` adds" in shown
+        assert len(model_server.chat_requests()) == 1
+        # Shown once: the next hover asks the model again, and its whole answer comes.
+        while "`total` adds up." not in (shown := await hover_text(client, uri, "total")):
+            assert "cut short" not in shown, shown
+            assert loop.time() < deadline, "the model was never asked again"
+            await asyncio.sleep(0.1)
+        assert len(model_server.chat_requests()) == 2
+
+
+def max_tokens_sent(model_server: FakeModelServer) -> list[Any]:
+    return [(r.body or {}).get("max_tokens") for r in model_server.chat_requests()]
+
+
+async def test_a_hover_on_a_local_endpoint_asks_for_a_short_answer(
+    quiet_model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    """The fake serves on 127.0.0.1: a hover asks for 256 tokens at most (a CPU model writes
+    a few a second), other tasks for `maxOutputTokens`."""
+    model_server.responder = lambda body: "`total` adds up the prices."
+    async with action_session(
+        "visual-studio-code", quiet_model_env, workspace, resolve=True
+    ) as client:
+        uri = client.open_doc(workspace / "prices.py", SOURCE)
+        assert "adds up the prices" in await hover_text(client, uri, "total")
+        assert max_tokens_sent(model_server) == [256]
+        actions = await actions_at(client, uri, client.find(uri, "result = 0"))
+        await perform(client, uri, pick(actions, "Explain total"))
+        assert await model_server.await_requests(2, timeout=MODEL_TIMEOUT)
+        assert max_tokens_sent(model_server) == [256, 1024]
+
+
+async def test_hover_max_output_tokens_is_the_hover_limit(
+    quiet_model_env: dict[str, str], workspace: Path, model_server: FakeModelServer
+) -> None:
+    model_server.responder = lambda body: "`total` adds up the prices."
+    options = {"hover": {"maxOutputTokens": 64}}
+    async with lsp_session(env=quiet_model_env, workspace=workspace, init_options=options) as c:
+        uri = c.open_doc(workspace / "prices.py", SOURCE)
+        assert "adds up the prices" in await hover_text(c, uri, "total")
+        assert max_tokens_sent(model_server) == [64]
 
 
 async def test_a_docstring_cut_short_changes_nothing_and_says_so(

@@ -210,3 +210,55 @@ async def test_the_openai_sdk_is_imported_off_the_event_loop(
     assert "openai was imported already" not in log, log
     stalls = [line for line in log.splitlines() if "event loop stalled" in line]
     assert not [s for s in stalls if "openai" in s or "sdk.py" in s], stalls
+
+
+def big_module(n: int, functions: int = 600) -> str:
+    """A module of `functions` small documented functions (~5 lines each)."""
+    return "".join(
+        f'def f{n}_{i}(a, b):\n    """Do {i}."""\n    return a + b * {i}\n\n\n'
+        for i in range(functions)
+    )
+
+
+async def test_a_hover_does_not_wait_behind_a_sync_of_the_open_documents(
+    offline_env: dict[str, str], workspace: Path
+) -> None:
+    """A review pass syncs every open document the index has not seen into it (seconds for
+    twenty big ones); a hover meanwhile builds its context from the index as it is instead
+    of queueing behind that sync. The -v log says when a sync starts and that the hover did
+    not wait; if a sync ended before the hover came, the documents change and another
+    review pass syncs them again (events only, no timing)."""
+    log_file = workspace.parent / "server.log"
+    cmd = [*SERVER_CMD, "-v", "--log-file", str(log_file)]
+    options = {"diagnostics": {"triggers": ["save"]}}  # a review pass when the test says
+
+    def log_lines(needle: str) -> list[str]:
+        text = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
+        return [line for line in text.splitlines() if needle in line]
+
+    big_count = 20
+    async with lsp_session(
+        env=offline_env, workspace=workspace, cmd=cmd, init_options=options
+    ) as c:
+        uri = c.open_doc(workspace / "a.py", SAMPLE + "\n\nresult = add(1, 2)\n")
+        trigger = c.open_doc(workspace / "b.py", "x = 1\n")
+        bigs = [c.open_doc(workspace / f"big{n}.py", big_module(n)) for n in range(big_count)]
+        # The index is built (a pass before that has no index to sync into).
+        await c.wait_for(lambda: log_lines("lspilot.context: indexed"), what="the index")
+        for _ in range(20):  # a hang guard: each round is a whole sync
+            syncs = len(log_lines("syncing"))
+            c.save_doc(trigger)  # its review pass syncs every open document
+            await c.wait_for(
+                lambda: log_lines("syncing")[syncs:],  # noqa: B023 - read at once
+                what="a sync of the open documents",
+            )
+            skipped = len(log_lines("the index is used as it is"))
+            shown = await hover(c, uri, "add(1")
+            assert isinstance(shown, types.Hover)
+            assert "def add(a, b)" in shown.contents.value  # type: ignore[union-attr]
+            if len(log_lines("the index is used as it is")) > skipped:
+                break  # the hover came during the sync and went on without it
+            for big in bigs:  # the sync was over already: give the next one work again
+                c.change_doc(big, c.text(big) + "\n")
+        else:
+            raise AssertionError("no hover ever came while a sync was under way")

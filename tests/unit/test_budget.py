@@ -197,3 +197,19 @@ async def test_eight_concurrent_requests_cannot_overshoot(
     assert used == 3 * reserved <= settings.limits.daily_token_budget
     assert assistant.stats()["budget_exhausted"]
     await assistant.aclose()
+
+
+def test_settling_from_many_threads_leaves_no_write_ahead_log(tmp_path: Path) -> None:
+    # Metering settles from whichever worker thread runs it; the store is touched from its
+    # own thread only, so closing it closes its one connection and the WAL goes away.
+    from concurrent.futures import ThreadPoolExecutor
+
+    budget = SharedTokenBudget(0, tmp_path)
+    reservation = budget.reserve(10, 10)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: budget.settle(reservation, 5), range(40)))
+    assert budget.used_today() == 200
+    assert (tmp_path / "budget" / "cache.db-wal").exists()
+    budget.close()
+    assert not (tmp_path / "budget" / "cache.db-wal").exists()
+    assert SharedTokenBudget(0, tmp_path).used_today() == 200

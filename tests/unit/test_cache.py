@@ -72,6 +72,39 @@ def test_key_changes_with_everything_that_changes_the_answer(change: dict[str, o
     assert key(**change) != key()
 
 
+def test_the_key_is_the_hash_of_the_documented_canonical_json() -> None:
+    # Kept byte for byte across lspilot versions: entries cached before stay found.
+    import hashlib
+    import json
+
+    request = ExplainInput(code="def f():  \r\n    return 'é'\n", context="ctx\t\n")
+    payload = {
+        "format": 1,
+        "engine": "openai",
+        "endpoint": "http://host/v1",
+        "model": "m1",
+        "task": "explain",
+        "prompt": "1",
+        "input": {
+            **request.model_dump(mode="json"),
+            "code": "def f():\n    return 'é'\n",
+            "context": "ctx\n",
+        },
+        "params": PARAMS,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert key(request, endpoint="http://host/v1") == expected
+
+
+def test_normalizing_strips_what_rstrip_strips_on_every_line() -> None:
+    from lspilot.assistant.cache import _normalize
+
+    text = "a \u3000\r\nb\x0b\rc\u2028\n\td\xa0 \n \n"
+    assert _normalize(text) == "a\nb\nc\n\td\n\n"
+    assert _normalize({"k": [text, 1]}) == {"k": ["a\nb\nc\n\td\n\n", 1]}
+
+
 def test_indentation_is_part_of_the_key() -> None:
     # Leading whitespace is meaningful in Python; only trailing whitespace is normalized.
     assert key(ExplainInput(code="  x = 1")) != key(ExplainInput(code="x = 1"))
@@ -92,6 +125,41 @@ async def test_round_trip_on_disk_in_a_private_directory(tmp_path: Path) -> None
     assert stats["directory"] == str(tmp_path / "c")
     mode = stat.S_IMODE((tmp_path / "c" / "results").stat().st_mode)
     assert mode == 0o700
+    await cache.aclose()
+
+
+async def test_closing_leaves_no_write_ahead_log(tmp_path: Path) -> None:
+    # One SQLite connection, on the cache's own thread, closed there: SQLite folds its WAL
+    # into the database and removes it (connections left open per thread kept 4 MiB each).
+    cache = ResultCache(CacheSettings(dir=str(tmp_path)))
+    for index in range(50):
+        await cache.set(key(model=f"m{index}"), result())
+        await cache.get(key(model=f"m{index}"))
+    assert (tmp_path / "results" / "cache.db-wal").exists()
+    await cache.aclose()
+    assert not (tmp_path / "results" / "cache.db-wal").exists()
+    again = ResultCache(CacheSettings(dir=str(tmp_path)))
+    assert await again.get(key(model="m7")) == result()  # reopens and reads from disk
+    assert again.clear() == 50
+    again.close()
+    assert not (tmp_path / "results" / "cache.db-wal").exists()
+
+
+async def test_memory_hits_share_one_validated_result_apart_from_the_callers(
+    tmp_path: Path,
+) -> None:
+    cache = ResultCache(CacheSettings(dir=str(tmp_path)))
+    stored = result()
+    await cache.set(key(), stored)
+    stored.markdown = "changed by the caller"
+    first, level = await cache.lookup(key())
+    second, _ = await cache.lookup(key())
+    assert level == "memory" and first is second  # no validation per memory hit
+    assert isinstance(first, ExplainResult) and first.markdown == "Adds two numbers."
+    cache.memory.clear()
+    from_disk, level = await cache.lookup(key())
+    assert level == "disk" and from_disk == first and from_disk is not first
+    assert (await cache.lookup(key()))[1] == "memory"  # validated once, on its way into L1
     await cache.aclose()
 
 

@@ -284,3 +284,22 @@ def test_review_context_memo_keeps_no_chunk_text_and_no_older_index(tmp_path: Pa
     assert workspace.index.generation > generation
     assert _review_contexts(workspace, REVIEWED) == first
     assert len(workspace._memo) == len(keys)  # the older generation's entries are gone
+
+
+def test_a_task_context_is_built_once_per_text_until_the_index_changes(tmp_path: Path) -> None:
+    make_workspace(tmp_path)
+    context = WorkspaceContext(tmp_path, None, lambda rel: None, ContextSettings())
+    context.build_index()
+    path = str(tmp_path / "app/main.py")
+    source = parse(MAIN, "python")
+    label = next(d for d in source.definitions() if d.name == "label")
+    first = context.build(source, path, label.start, label.end)
+    assert context.build(source, path, label.start, label.end) is first  # kept, not rebuilt
+    assert "def slugify(value: str) -> str:" in first
+    # What slugify looks like changed in the editor: the index moves on, and so the context.
+    changed = "def slugify(value: str, sep: str) -> str:\n    pass\n"
+    other = str(tmp_path / "app/text.py")
+    context.sync(context.stale([(other, 2, changed)]), {other: 2})
+    assert "def slugify(value: str, sep: str) -> str:" in context.build(
+        source, path, label.start, label.end
+    )

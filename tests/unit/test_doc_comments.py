@@ -186,9 +186,43 @@ def test_offline_javadoc_lists_what_a_method_throws() -> None:
                             signature="")  # fmt: skip
     assert document(request) == (
         "Reads it.\n\n@param path The path.\n@return The string.\n"
-        "@throws IOException Raised on failure.\n"
-        "@throws IllegalArgumentException Raised on failure."
+        "@throws IOException Thrown on failure.\n"
+        "@throws IllegalArgumentException Thrown on failure."
     )
+
+
+# language, a function whose body throws, the @throws tags the offline engine writes: only
+# for what the code visibly throws, never a made-up type for `throw err`.
+THROWING = [
+    ("typescript", "function parse(text: string): number {\n"
+     "  if (!text) throw new Error('empty');\n  return Number(text);\n}\n",
+     ["@throws {Error} Thrown on failure."]),
+    ("typescript", "function parse(text: string): number {\n  try {\n    return load(text);\n"
+     "  } catch (err) {\n    throw err;\n  }\n}\n", []),
+    ("typescript", "function parse(text: string): number {\n  return Number(text);\n}\n", []),
+    ("javascript", "function parse(text) {\n  if (!text) throw Error('empty');\n"
+     "  if (text === '?') throw new errors.ParseError(text);\n  throw this.failure;\n}\n",
+     ["@throws {Error} Thrown on failure.", "@throws {errors.ParseError} Thrown on failure."]),
+    ("javascript", "function parse(text) {\n  throw makeError(text);\n}\n", []),
+    ("java", "class P {\n  int parse(String text) {\n    if (text == null) {\n"
+     "      throw new IllegalArgumentException(\"text\");\n    }\n    throw failure;\n  }\n}\n",
+     ["@throws IllegalArgumentException Thrown on failure."]),
+    ("cpp", "int parse(const std::string& text) {\n  if (text.empty()) throw std::invalid_argument"
+     "(\"empty\");\n  if (text == \"?\") throw ParseError{text};\n  throw e;\n}\n",
+     ["@throws std::invalid_argument Thrown on failure.", "@throws ParseError Thrown on failure."]),
+    ("cpp", "int parse(const std::string& text) {\n  try {\n    return load(text);\n"
+     "  } catch (...) {\n    throw;\n  }\n  throw 42;\n}\n", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("language", "code", "throws"), THROWING)
+def test_offline_throws_tags_only_for_what_the_code_visibly_throws(
+    language: str, code: str, throws: list[str]
+) -> None:
+    request = DocumentInput(language=language, name="parse", kind="function", code=code,
+                            signature="")  # fmt: skip
+    tags = [line for line in document(request).split("\n") if line.startswith("@throws")]
+    assert tags == throws
 
 
 # file, function, a doc comment with a wrong tag, the offline fix (C++ in `///` lines).

@@ -132,6 +132,33 @@ async def test_secrets_are_redacted_before_sending_and_keying(
     assert KEY.encode() not in stored
 
 
+async def test_a_request_asked_again_is_kept_redacted_until_the_privacy_settings_change(
+    assistant: Assistant, model_server: FakeModelServer
+) -> None:
+    code = f'api_key = "{SECRET_IN_CODE}"\n'
+    request = ExplainInput(code=code)
+    model_server.script("Holds a key.", "Holds the key.")
+    await assistant.run(request)
+    assert (await assistant.cached(request)) is not None  # the kept redaction: same key
+    assert SECRET_IN_CODE not in model_server.all_prompt_text()
+    privacy = assistant.settings.privacy.model_copy(update={"redact_secrets": False})
+    assistant.reconfigure(assistant.settings.model_copy(update={"privacy": privacy}))
+    # Not redacted any more: another request (another key), sent as it is.
+    assert await assistant.cached(request) is None
+    await assistant.run(request)
+    assert SECRET_IN_CODE in model_server.all_prompt_text()
+    assert len(model_server.chat_requests()) == 2
+
+
+async def test_a_big_request_is_keyed_like_a_small_one(assistant: Assistant) -> None:
+    from lspilot.assistant.prepared import BIG_REQUEST_CHARS, engine_key
+
+    # Redacted and keyed in a worker thread: the same key the event loop would make.
+    request = ReviewInput(code="x = 1  \n" * (BIG_REQUEST_CHARS // 4))
+    _, sent, key = await assistant._prepare(request)
+    assert key == engine_key(assistant.engine, sent, assistant.settings.cache)
+
+
 # ---- dedupe and cancellation ----
 
 

@@ -13,7 +13,12 @@ from pydantic import SecretStr
 from tests.fakes.model_server import FakeModelServer, Reply
 
 from lspilot.assistant import Assistant, create_assistant
-from lspilot.assistant.engines.capabilities import endpoint_failed, is_local, refused_field
+from lspilot.assistant.engines.capabilities import (
+    endpoint_failed,
+    hover_output_tokens,
+    is_local,
+    refused_field,
+)
 from lspilot.assistant.engines.openai_engine import OpenAIEngine
 from lspilot.assistant.errors import (
     FirstTokenTimeoutError,
@@ -28,7 +33,7 @@ from lspilot.assistant.tasks import (
     ReviewInput,
     ReviewResult,
 )
-from lspilot.settings import CacheSettings, LimitSettings, Settings
+from lspilot.settings import CacheSettings, HoverSettings, LimitSettings, Settings
 
 KEY = "sk-test-" + "0123456789abcdef" * 2
 CODE = "def add(a, b):\n    return a + b\n"
@@ -106,6 +111,40 @@ def test_a_500_that_does_not_name_a_field_is_an_outage() -> None:
     assert refused_field(422, "stream_options: extra fields not permitted", sent) == (
         "stream_options"
     )
+
+
+def test_a_400_that_names_none_of_the_fields_sent_is_no_refusal() -> None:
+    """An unrelated 400 (a wrong model name) is the request's own fault: it must not be
+    answered by asking again without each optional field in turn."""
+    sent = {"response_format": {"type": "json_schema"}, "stream_options": {}, "tools": []}
+    assert refused_field(400, "Bad Request", sent) is None
+    assert refused_field(400, "", sent) is None
+    assert refused_field(400, "The model `nope` does not exist", sent) is None
+    # A field named but not sent is not what was refused either.
+    assert refused_field(400, "tools are not supported", {"stream_options": {}}) is None
+    assert refused_field(400, "Unrecognized request argument: stream_options", sent) == (
+        "stream_options"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "hover", "max_output", "expected"),
+    [
+        ("http://127.0.0.1:8080/v1", None, 1024, 256),  # a local CPU model: short hovers
+        ("http://localhost:11434/v1", None, 1024, 256),
+        ("https://api.openai.com/v1", None, 1024, None),  # remote: `maxOutputTokens`
+        ("https://api.openai.com/v1", 100, 1024, 100),  # the setting, wherever it is
+        ("http://127.0.0.1:8080/v1", 600, 1024, 600),
+        ("http://127.0.0.1:8080/v1", 2000, 1024, None),  # never over `maxOutputTokens`
+        ("http://127.0.0.1:8080/v1", None, 128, None),
+    ],
+)
+def test_hover_output_tokens(
+    base_url: str, hover: int | None, max_output: int, expected: int | None
+) -> None:
+    settings = Settings(max_output_tokens=max_output, hover=HoverSettings(max_output_tokens=hover))
+    engine = OpenAIEngine(settings, base_url=base_url, api_key=KEY)
+    assert hover_output_tokens(settings, engine) == expected
 
 
 # ---- usage ----

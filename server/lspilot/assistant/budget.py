@@ -10,7 +10,9 @@ A process that dies holding reservations does not block the others for long: res
 older than `STALE_S` are dropped. When the store cannot be opened the budget is kept in this
 process only, with one warning.
 
-Methods touch the disk: call them from a worker thread, not the event loop.
+Methods touch the disk: call them from a worker thread, not the event loop. The store itself
+is only touched from one thread of its own (`DiskThread`), so it has one SQLite connection,
+which `close` closes: the write-ahead log is folded into the database, not left behind.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lspilot.assistant.disk_thread import DiskThread
 from lspilot.assistant.errors import BudgetExceededError
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,7 @@ class SharedTokenBudget:
         self._clock = clock
         self._lock = threading.Lock()
         self._store: Any = None
+        self._thread = DiskThread("lspilot-budget")
         self._local: dict[str, Any] = {}
         self._warned = False
         #: Last known tokens used today (all processes), for the status without disk access.
@@ -117,6 +121,11 @@ class SharedTokenBudget:
 
     def _update(self, change: Callable[[dict[str, Any]], Any]) -> Any:
         """Apply `change` to today's record atomically across processes; return its result."""
+        if self._dir is None and self._store is None:
+            return self._update_here(change)  # no store: no thread hop
+        return self._thread.call(self._update_here, change)
+
+    def _update_here(self, change: Callable[[dict[str, Any]], Any]) -> Any:
         day = self._today().isoformat()
         with self._lock:
             store = self._open()
@@ -210,7 +219,10 @@ class SharedTokenBudget:
         return int(self._update(lambda record: record["used"]))
 
     def close(self) -> None:
-        """Close the store."""
+        """Close the store (its connection, on its thread; then the thread ends)."""
+        self._thread.shutdown(self._close_store)
+
+    def _close_store(self) -> None:
         with self._lock:
             if self._store is not None:
                 self._store.close()

@@ -9,26 +9,32 @@ the answer (engine, endpoint, model, task, prompt version, parameters). The endp
 normalized base URL (`endpoint_key`): switching `baseUrl` never serves the old server's
 answers, unless a team cache says its endpoints are interchangeable
 (`cache.sharedAcrossUrls`). Values are validated results as
-plain JSON data plus their task; never an API key. Disk I/O runs in a worker thread so the
-event loop never waits on the disk. diskcache uses SQLite with its own locking, so several
-servers (two editors open) can share one directory.
+plain JSON data plus their task; never an API key. Disk I/O runs in one worker thread of the
+cache's own (`DiskThread`: one SQLite connection, closed at the end so SQLite folds its
+write-ahead log back into the database and removes it), so the event loop never waits on the
+disk. diskcache uses SQLite with its own locking, so several servers (two editors open) can
+share one directory. L1 keeps validated results: a memory hit is not validated again; a
+disk or team hit is validated once, on its way into L1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from lspilot.assistant.memory_cache import MemoryCache
+from lspilot.assistant.disk_thread import DiskThread
+from lspilot.assistant.memory_cache import MemoryCache, entry_size
 from lspilot.assistant.shared_cache import SharedCache
 from lspilot.assistant.tasks import RESULT_TYPES, AnyTaskInput, Task, TaskResult
 
@@ -60,6 +66,7 @@ ANY_ENDPOINT = "*"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=64)  # asked at every cache look-up, of a handful of URLs
 def endpoint_identity(url: str) -> str:
     """`url` as the cache knows it: scheme and host lower-cased, no user or password, no
     default port, no query, no trailing slash (``HTTP://Host:80/v1/`` is ``http://host/v1``)."""
@@ -89,16 +96,23 @@ def endpoint_key(url: str, settings: CacheSettings) -> str:
 def _normalize(value: Any) -> Any:
     """Newlines to \\n and trailing whitespace stripped per line, recursively.
 
-    Whitespace the model cannot see a difference in must not cost a cache miss.
+    Whitespace the model cannot see a difference in must not cost a cache miss. `map` with
+    `str.rstrip` runs no Python code per line (half the time of a generator expression);
+    big requests are keyed off the event loop anyway (`prepared.BIG_REQUEST_CHARS`).
     """
     if isinstance(value, str):
-        text = value.replace("\r\n", "\n").replace("\r", "\n")
-        return "\n".join(line.rstrip() for line in text.split("\n"))
+        if "\r" in value:
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        return "\n".join(map(str.rstrip, value.split("\n")))
     if isinstance(value, dict):
         return {k: _normalize(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_normalize(v) for v in value]
     return value
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def default_cache_dir() -> Path:
@@ -123,6 +137,7 @@ class ResultCache:
         self._warned = False
         self.memory = MemoryCache(settings.memory_limit_mb * 1024 * 1024 if settings.enabled else 0)
         self.shared = SharedCache(settings, secrets)
+        self._thread = DiskThread("lspilot-cache")
         self.hits = dict.fromkeys(LEVELS, 0)
         self._saved = dict.fromkeys(LEVELS, 0)  # hits already added to the hits file
         self.misses = 0
@@ -141,22 +156,48 @@ class ResultCache:
         params: dict[str, Any],
         endpoint: str = "",
     ) -> str:
-        """A stable hash of everything that determines the answer (`endpoint`: `endpoint_key`)."""
-        payload = {
-            "format": CACHE_FORMAT,
-            "engine": engine_id,
-            "endpoint": endpoint,
-            "model": model,
-            "task": str(task),
-            "prompt": prompt_version,
-            "input": _normalize(request.model_dump(mode="json")),
-            "params": _normalize(params),
-        }
-        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        """A stable hash of everything that determines the answer (`endpoint`: `endpoint_key`).
+
+        It is the sha256 of the canonical JSON (sorted keys, compact) of {format, engine,
+        endpoint, model, task, prompt, input, params}, input and params normalized.
+        """
+        input_json = ResultCache.input_json(request)
+        return ResultCache.key_of(
+            engine_id, model, task, prompt_version, input_json, params, endpoint
+        )
+
+    @staticmethod
+    def input_json(request: AnyTaskInput) -> str:
+        """The normalized input as it goes into the key: what `key_of` takes (callers that
+        look the same request up again may keep it and skip the dump and normalizing)."""
+        return _canonical(_normalize(request.model_dump(mode="json")))
+
+    @staticmethod
+    def key_of(
+        engine_id: str,
+        model: str,
+        task: Task | str,
+        prompt_version: str,
+        input_json: str,
+        params: dict[str, Any],
+        endpoint: str = "",
+    ) -> str:
+        """`key` from the request's `input_json`: the same canonical JSON, put together around
+        it in sorted key order (endpoint, engine, format | input | model, params, prompt, task)."""
+        head = _canonical({"endpoint": endpoint, "engine": engine_id, "format": CACHE_FORMAT})
+        tail = _canonical(
+            {
+                "model": model,
+                "params": _normalize(params),
+                "prompt": prompt_version,
+                "task": str(task),
+            }
+        )
+        canonical = f'{head[:-1]},"input":{input_json},{tail[1:]}'
         # surrogatepass: an editor may send lone surrogates ("\ud800"); they still get a key.
         return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
-    # ---- disk, in a worker thread ---------------------------------------------------------
+    # ---- disk, in the cache's worker thread -----------------------------------------------
 
     def _open(self) -> Any:
         """Open the disk cache (once); on any failure switch to memory. Caller holds the lock."""
@@ -230,45 +271,47 @@ class ResultCache:
 
     # ---- public API ---------------------------------------------------------------------
 
-    async def _find(self, key: str) -> tuple[dict[str, Any] | None, str]:
-        """The raw value and the level it came from, filling the levels above a hit."""
-        value = self.memory.get(key)
-        if value is not None:
-            return value, "memory"
-        value = await asyncio.to_thread(self._get_sync, key)
-        if value is not None:
-            self.memory.set(key, value)
-            return value, "disk"
-        value = await self.shared.get(key)
-        if value is not None:
-            self.memory.set(key, value)
-            # Filling the disk must not hold the answer up: a worker thread, in the background.
+    async def _find(self, key: str) -> tuple[TaskResult | None, str]:
+        """The validated result and the level it came from, filling the levels above a hit.
+
+        A value that no longer fits its result model (another lspilot version) is a miss.
+        """
+        result = self.memory.get(key)
+        if result is not None:
+            return result, "memory"  # validated when it came in
+        level = "disk"
+        value = await self._thread.run(self._get_sync, key)
+        if value is None:
+            level, value = "shared", await self.shared.get(key)
+        if value is None:
+            return None, ""
+        try:
+            result = RESULT_TYPES[Task(value["task"])].model_validate(value["result"])
+        except (KeyError, ValueError, TypeError) as error:
+            log.debug("ignoring unreadable cache entry: %s", error)
+            return None, ""
+        self.memory.set(key, result, entry_size(value))
+        if level == "shared":
+            # Filling the disk must not hold the answer up: the disk thread, in the background.
             fill = asyncio.get_running_loop().create_task(
-                asyncio.to_thread(self._set_sync, key, value)
+                self._thread.run(self._set_sync, key, value)
             )
             self._fills.add(fill)
             fill.add_done_callback(self._fills.discard)
-            return value, "shared"
-        return None, ""
+        return result, level
 
     async def lookup(self, key: str) -> tuple[TaskResult | None, str]:
         """The stored result for `key` and its level ("memory", "disk", "shared"), or (None, "").
 
-        A value that no longer fits its result model (another lspilot version) is a miss.
+        The result is shared with the memory level: copy it (`model_copy`) to change it.
         """
         if self.mode == "off":
             return None, ""
-        value, level = await self._find(key)
-        if value is not None:
-            try:
-                result = RESULT_TYPES[Task(value["task"])].model_validate(value["result"])
-            except (KeyError, ValueError) as error:
-                log.debug("ignoring unreadable cache entry: %s", error)
-                self.memory.discard(key)
-            else:
-                self.hits[level] += 1
-                self.last_hit = level
-                return result, level
+        result, level = await self._find(key)
+        if result is not None:
+            self.hits[level] += 1
+            self.last_hit = level
+            return result, level
         self.misses += 1
         return None, ""
 
@@ -285,8 +328,9 @@ class ResultCache:
             return
         task = next(t for t, kind in RESULT_TYPES.items() if type(result) is kind)
         value = {"task": str(task), "result": result.model_dump(mode="json")}
-        self.memory.set(key, value)
-        await asyncio.to_thread(self._set_sync, key, value)
+        # L1 keeps a copy: the caller's result is the caller's to change.
+        self.memory.set(key, result.model_copy(deep=True), entry_size(value))
+        await self._thread.run(self._set_sync, key, value)
         self.shared.set(key, value)
 
     def stats(self) -> dict[str, Any]:
@@ -310,6 +354,9 @@ class ResultCache:
 
     def clear(self) -> int:
         """Remove every entry (blocking: for the CLI and tests). Returns how many were removed."""
+        return self._thread.call(self._clear_sync)
+
+    def _clear_sync(self) -> int:
         with self._lock:
             removed = len(self._memory)
             self._memory.clear()
@@ -352,15 +399,31 @@ class ResultCache:
             self._hits_file.write_text(json.dumps(total), encoding="utf-8")
             self._saved = dict(self.hits)
 
+    def open_disk(self) -> Awaitable[dict[str, Any] | None]:
+        """Open the disk level (counting its entries) without reading an entry."""
+        return self._thread.run(self._get_sync, "lspilot-cache-stats")
+
+    def _close_connection(self) -> None:
+        """Close the calling thread's SQLite connection (diskcache keeps one per thread)."""
+        with self._lock:
+            if self._disk is not None:
+                self._disk.close()
+
     def close(self) -> None:
-        """Close the disk cache (it reopens on next use)."""
+        """Close the disk cache (blocking; it reopens on next use).
+
+        The disk thread's connection is closed on that thread, then the thread ends: the last
+        connection to close folds the write-ahead log into the database and removes it.
+        """
         with self._lock:
             self._save_hits()
-            if self._disk is not None:
-                try:
-                    self._disk.close()
-                finally:
-                    self._disk = None
+        try:
+            self._thread.shutdown(self._close_connection)
+        finally:
+            with self._lock:
+                disk, self._disk = self._disk, None
+                if disk is not None:
+                    disk.close()  # this thread's connection, if it opened one
 
     async def aclose(self) -> None:
         """Finish the team cache's writes and the disk fills, then close, off the event loop."""

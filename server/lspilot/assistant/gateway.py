@@ -20,12 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from lspilot.assistant.cache import ResultCache, cache_secrets, endpoint_key
-from lspilot.assistant.engines.capabilities import (
-    concurrency_for,
-    endpoint_failed,
-    engine_inputs,
-)
+from lspilot.assistant.cache import ResultCache, cache_secrets
+from lspilot.assistant.engines.capabilities import concurrency_for, endpoint_failed, engine_inputs
 from lspilot.assistant.errors import (
     AssistantError,
     BadOutputError,
@@ -41,14 +37,9 @@ from lspilot.assistant.limits import (
     RateLimiter,
 )
 from lspilot.assistant.metering import Meter
+from lspilot.assistant.prepared import Prepared, PreparedRequests, engine_key
 from lspilot.assistant.retry import call_with_retry
-from lspilot.assistant.tasks import (
-    AnyTaskInput,
-    Task,
-    TaskResult,
-    Usage,
-    without_lone_surrogates,
-)
+from lspilot.assistant.tasks import AnyTaskInput, Task, TaskResult, Usage, without_lone_surrogates
 from lspilot.redaction import redact_model
 
 if TYPE_CHECKING:
@@ -90,6 +81,7 @@ class Assistant:
         self._privacy = privacy
         self._root = root
         self._inflight: dict[str, _Flight] = {}
+        self._prepared = PreparedRequests()  # redacted requests and their key input
         self._retired: list[Engine] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._warned_no_privacy = False
@@ -141,34 +133,37 @@ class Assistant:
         # A lone surrogate cannot be encoded into the request's UTF-8 JSON: U+FFFD goes instead.
         return redact_model(request, lambda text: without_lone_surrogates(redact(text)))
 
-    def _key(self, engine: Engine, request: AnyTaskInput) -> str:
-        task = Task(request.task)
-        params_of = getattr(engine, "params", None)
-        params = params_of(task) if callable(params_of) else {}
-        version = str(getattr(engine, "prompt_version", "0"))
-        endpoint = endpoint_key(engine.describe().get("endpoint", ""), self.settings.cache)
-        model = engine.model_for(task)
-        return ResultCache.key(engine.id, model, task, version, request, params, endpoint)
+    def _redacted_input(self, request: AnyTaskInput) -> Prepared:
+        # Before keying: neither the key nor the stored value may contain a secret.
+        redacted = self._redacted(request)
+        return Prepared(redacted, ResultCache.input_json(redacted))
 
-    def _prepare(self, request: AnyTaskInput) -> tuple[Engine, AnyTaskInput, str]:
-        """The engine, the request as it will be sent (redacted) and its cache key."""
+    async def _prepare(
+        self, request: AnyTaskInput, output_tokens: int | None = None
+    ) -> tuple[Engine, AnyTaskInput, str]:
+        """The engine, the request as it will be sent (redacted) and its cache key (both
+        kept for the next look-up; a big request's made in a worker thread)."""
         engine = self.engine
         if not engine.supports(Task(request.task)):
             raise NotSupportedError(f"the {engine.id} engine cannot {request.task}")
-        if not self._local(engine):
-            # Before keying: neither the key nor the stored value may contain a secret.
-            request = self._redacted(request)
-        return engine, request, self._key(engine, request)
+        cache = self.settings.cache
+        if self._local(engine):
+            return engine, request, engine_key(engine, request, cache, output_tokens)
+        kept = await self._prepared.aget_or_make(request, self._redacted_input)
+        return engine, kept.request, engine_key(engine, kept.request, cache, output_tokens, kept)
 
     @staticmethod
     def _as_cached(result: TaskResult) -> TaskResult:
         meta = result.meta.model_copy(update={"cached": True, "usage": Usage()})
         return result.model_copy(update={"meta": meta})
 
-    async def cached(self, request: AnyTaskInput) -> TaskResult | None:
-        """The cached result for `request`, or None; never calls a model."""
+    async def cached(
+        self, request: AnyTaskInput, *, output_tokens: int | None = None
+    ) -> TaskResult | None:
+        """The cached result for `request` (asked with `output_tokens`, as for `run`), or
+        None; never calls a model."""
         try:
-            engine, request, key = self._prepare(request)
+            engine, request, key = await self._prepare(request, output_tokens)
         except NotSupportedError:
             return None
         if self._local(engine):
@@ -180,13 +175,14 @@ class Assistant:
         self.meter.hit(engine, request)
         return self._as_cached(result)
 
-    async def run(self, request: AnyTaskInput) -> TaskResult:
+    async def run(self, request: AnyTaskInput, *, output_tokens: int | None = None) -> TaskResult:
         """The result of `request`: from the cache, a shared in-flight call, or the engine.
 
+        `output_tokens`: fewer than `maxOutputTokens` to ask for (a hover on a local model).
         Raises `AssistantError` subclasses. Cancelling the caller cancels the model request
         (and so closes its HTTP connection) unless another caller still waits for it.
         """
-        engine, request, key = self._prepare(request)
+        engine, request, key = await self._prepare(request, output_tokens)
         if not self._local(engine):
             hit = await self.cache.get(key)
             if hit is not None:
@@ -197,7 +193,7 @@ class Assistant:
         flight = self._inflight.get(key)
         if flight is None:
             task = asyncio.get_running_loop().create_task(
-                self._call(engine, request, key), name=f"lspilot-{request.task}"
+                self._call(engine, request, key, output_tokens), name=f"lspilot-{request.task}"
             )
             flight = self._inflight[key] = _Flight(task)
             task.add_done_callback(functools.partial(self._landed, key, flight))
@@ -237,14 +233,16 @@ class Assistant:
         if not self._inflight and self._retired:
             self._spawn(self._close_retired())
 
-    async def _call(self, engine: Engine, request: AnyTaskInput, key: str) -> TaskResult:
+    async def _call(
+        self, engine: Engine, request: AnyTaskInput, key: str, output_tokens: int | None
+    ) -> TaskResult:
         """One logical request: budget, breaker, retried attempts, counters, cache."""
         started, held, result, outcome = time.monotonic(), None, None, "cancelled"
         try:
             if self._local(engine):
                 result = await self._attempt(engine, request, allowance=None)
             else:
-                held = await self.meter.reserve(request)
+                held = await self.meter.reserve(request, output_tokens)
                 allowance = held.output_tokens
                 self.breaker.before()
                 try:
@@ -318,7 +316,7 @@ class Assistant:
             problem = str(error)
         if problem is None:
             return result
-        self._unshare(request)
+        await self._unshare(request)
         log.info("%s answer rejected (%s); asking once more", request.task, problem)
         repair = request.model_copy(update={"feedback": problem})
         try:
@@ -328,15 +326,15 @@ class Assistant:
             problem = str(error)
         if problem is None:
             return result
-        self._unshare(repair)
+        await self._unshare(repair)
         self.failures["BadOutputError"] += 1
         self.last_error = f"The model's answer could not be used: {problem}"
         raise BadOutputError(problem, user_message=self.last_error)
 
-    def _unshare(self, request: AnyTaskInput) -> None:
+    async def _unshare(self, request: AnyTaskInput) -> None:
         """Only validated answers are shared: take a rejected one back from the team cache."""
         with contextlib.suppress(AssistantError):
-            self.cache.shared.forget(self._prepare(request)[2])
+            self.cache.shared.forget((await self._prepare(request))[2])
 
     # ---- status and lifecycle -----------------------------------------------------------
 
@@ -374,6 +372,7 @@ class Assistant:
             self._build_limits(settings)
         if old.privacy != settings.privacy:
             self._privacy = None  # rebuilt from the new settings on next use
+            self._prepared.clear()  # redacted under the old settings
         if old.cache != settings.cache or old.api_key != settings.api_key:
             cache = ResultCache(settings.cache, secrets=cache_secrets(settings))
             previous, self.cache = self.cache, cache

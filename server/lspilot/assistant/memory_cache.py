@@ -1,8 +1,9 @@
 """L1 of the result cache: the most recent entries in process memory, bounded by size.
 
-Entries are the same plain JSON data the disk and the team cache store, with their encoded
-size counted against `max_bytes`; the least recently used go first. Used from the event loop
-only (no lock): a hit costs no thread hop and no disk access.
+The result cache keeps each entry here as its validated result object (a hit costs no thread
+hop, no disk access and no pydantic validation; callers copy before changing it), counted
+against `max_bytes` by the size of the plain JSON data the disk and the team cache store;
+the least recently used go first. Used from the event loop only (no lock).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ class MemoryCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self.size_bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str) -> Any:
         """The value under `key` (now the most recently used), or None."""
         found = self._entries.get(key)
         if found is None:
@@ -36,9 +37,13 @@ class MemoryCache:
         self._entries.move_to_end(key)
         return found[0]
 
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        """Keep `value`, evicting the oldest entries; a value over the whole cap is not kept."""
-        size = entry_size(value)
+    def set(self, key: str, value: Any, size: int | None = None) -> None:
+        """Keep `value`, evicting the oldest entries; a value over the whole cap is not kept.
+
+        `size`: what `value` counts against the cap (default: its `entry_size`, for JSON data).
+        """
+        if size is None:
+            size = entry_size(value)
         self.discard(key)
         if size > self.max_bytes:
             return

@@ -79,8 +79,7 @@ async def read_stats(cache: ResultCache) -> dict[str, Any]:
     shared = await _shared_stats(cache)
     if not (cache.directory / "results").is_dir():
         return {**cache.stats(), "exists": False, "shared": shared}
-    # Opening the disk cache counts its entries; `_get_sync` looks at the disk level only.
-    await asyncio.to_thread(cache._get_sync, "lspilot-cache-stats")
+    await cache.open_disk()  # opening the disk cache counts its entries
     stats = {**cache.stats(), "exists": True, "shared": shared}
     stats["levels"] = cache.saved_hits()
     return stats

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +51,11 @@ class WorkspaceContext:
         self._versions: dict[str, tuple[int | None, int]] = {}
         self._memo: dict[tuple[object, ...], str] = {}
         self._memo_generation = 0
+        # Task contexts per parsed text (gone with it): hovering the same symbol again
+        # builds nothing (the context is part of the cache key, so it is built per look-up).
+        self._built: weakref.WeakKeyDictionary[Source, dict[tuple[object, ...], str]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._lock = threading.Lock()
 
     # ---- the index (blocking: call from a worker thread) ---------------------------------
@@ -110,10 +116,25 @@ class WorkspaceContext:
         """
         if not self.settings.enabled:
             return ""
-        rel = self.index.relative(path) if self.index is not None and path else None
-        builder = ContextBuilder(source, index=self.index, path=rel)
         budget = self.settings.max_tokens_for(task)
-        return builder.build(start, end, budget, focus=focus)
+        # What the context depends on besides `source`: the index changes bump its generation.
+        generation = self.index.generation if self.index is not None else 0
+        key = (path, start, end, task, focus, budget, generation)
+        with self._lock:
+            built = self._built.get(source)
+            found = built.get(key) if built is not None else None
+        if found is not None:
+            return found
+        rel = self.index.relative(path) if self.index is not None and path else None
+        found = ContextBuilder(source, index=self.index, path=rel).build(
+            start, end, budget, focus=focus
+        )
+        with self._lock:
+            built = self._built.setdefault(source, {})
+            built[key] = found
+            if len(built) > BUILT_PER_SOURCE:
+                del built[next(iter(built))]
+        return found
 
     def review_contexts(
         self, source: Source, path: str | None, spans: Sequence[tuple[int, int, str]]
@@ -123,7 +144,7 @@ class WorkspaceContext:
         review budget. Nothing else: neither imports nor neighbouring code, so that only a
         change in what a chunk relies on changes its cache key.
 
-        Memoized per chunk text, the file's definitions (signatures and docstrings, not
+        Memoized per chunk (a digest of its text), the file's definitions (signatures and docstrings, not
         bodies) and the index generation, so re-planning after a keystroke builds the context
         of the edited chunk only.
         """
@@ -162,6 +183,8 @@ class WorkspaceContext:
 
 #: Chunk contexts kept (a few workspaces' worth of open documents).
 MEMO_SIZE = 20_000
+#: Task contexts kept per parsed text (the symbols hovered in one version of a document).
+BUILT_PER_SOURCE = 256
 
 
 def _interface(source: Source) -> tuple[tuple[object, ...], ...]:

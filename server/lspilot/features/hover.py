@@ -33,23 +33,46 @@ USAGE_CONTEXT_LINES = 3
 # Texts longer than this have their definitions looked up in a worker thread (below it a
 # lookup takes a millisecond or two, less than a round trip to a thread under load).
 BIG_TEXT = 64_000
-# Explanations cut short (at `maxOutputTokens`, say) that finished after the hover had
-# answered `PENDING`: the cache never keeps them, so without these the next hover would
-# start the same slow generation again instead of showing what came. Each is shown once
-# (the hover after that asks the model again, as for any answer cut short).
+# Explanations cut short kept per server (see `HoverState`).
 CUT_SHORT_KEPT = 16
-_CUT_SHORT: dict[ExplainInput, ExplainResult] = {}
+
+
+class HoverState:
+    """What the hover of one server keeps between requests.
+
+    Explanations cut short (at `maxOutputTokens`, say) that finished after the hover had
+    answered `PENDING`: the cache never keeps them, so without these the next hover would
+    start the same slow generation again instead of showing what came. Each is shown once
+    (the hover after that asks the model again, as for any answer cut short); the
+    `CUT_SHORT_KEPT` newest are kept.
+    """
+
+    def __init__(self) -> None:
+        self._cut_short: dict[ExplainInput, ExplainResult] = {}
+
+    def keep_cut_short(self, request: ExplainInput, result: ExplainResult) -> None:
+        """Keep `result`, cut short, for the next hover on `request`."""
+        self._cut_short[request] = result
+        while len(self._cut_short) > CUT_SHORT_KEPT:
+            del self._cut_short[next(iter(self._cut_short))]
+
+    def take_cut_short(self, request: ExplainInput) -> ExplainResult | None:
+        """The result kept for `request`, if any; gone from here once shown."""
+        return self._cut_short.pop(request, None)
 
 
 def register(ls: LspilotServer) -> None:
     """Register the hover handler."""
+    state = HoverState()
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | None:
-        return await hover(ls, params)
+        return await hover(ls, params, state)
 
 
-async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | None:
+async def hover(
+    ls: LspilotServer, params: types.HoverParams, state: HoverState
+) -> types.Hover | None:
     """Answer one hover request."""
     from lspilot.answers import safe_markdown
 
@@ -79,11 +102,14 @@ async def hover(ls: LspilotServer, params: types.HoverParams) -> types.Hover | N
     else:
         request = _explain_request(ls, source, ident.name, definition, ident.start)
         if definition is not None and definition.kind not in ("parameter",):
-            # What the definition uses (imports, helpers' signatures), from the workspace.
-            extra = await task_context(ls, doc, source, definition.start, definition.end)
+            # What the definition uses (imports, helpers' signatures), from the workspace;
+            # never waiting behind a review pass's sync of the open documents.
+            extra = await task_context(
+                ls, doc, source, definition.start, definition.end, wait_for_sync=False
+            )
             if extra:
                 request = request.model_copy(update={"context": extra})
-        body, offline = await _explanation(ls, request)
+        body, offline = await _explanation(ls, state, request)
         body = safe_markdown(body)  # a prompt-injected answer must not make the editor fetch
         if offline and definition is not None:
             header = ""  # the offline explanation is built from the same signature and docstring
@@ -154,16 +180,21 @@ def _explain_request(
     )
 
 
-async def _explanation(ls: LspilotServer, request: ExplainInput) -> tuple[str, bool]:
+async def _explanation(
+    ls: LspilotServer, state: HoverState, request: ExplainInput
+) -> tuple[str, bool]:
     """The explanation's markdown, and whether it came from the offline engine."""
+    from lspilot.assistant.engines.capabilities import hover_output_tokens
     from lspilot.assistant.tasks import ExplainResult
 
     assistant = await ls.get_assistant()
     offline = assistant.engine.id == "offline"
-    cached = await assistant.cached(request) or _CUT_SHORT.pop(request, None)
+    # Shorter than other answers on a local model (`hover.maxOutputTokens`).
+    limit = hover_output_tokens(ls.settings, assistant.engine)
+    cached = await assistant.cached(request, output_tokens=limit) or state.take_cut_short(request)
     if isinstance(cached, ExplainResult):
         return cached.markdown, offline
-    task = ls.spawn(_run_in_background(ls, request), name="hover")
+    task = ls.spawn(_run_in_background(ls, state, request, limit), name="hover")
     try:
         result = await asyncio.wait_for(
             asyncio.shield(task), timeout=ls.settings.hover.timeout_ms / 1000
@@ -173,31 +204,29 @@ async def _explanation(ls: LspilotServer, request: ExplainInput) -> tuple[str, b
     except asyncio.CancelledError:
         task.cancel()  # $/cancelRequest: abort the model request too
         raise
-    _CUT_SHORT.pop(request, None)  # shown now: the next hover asks again
+    state.take_cut_short(request)  # shown now: the next hover asks again
     if isinstance(result, AssistantError):
         return f"_{result.user_message}_", False
     return (result.markdown if isinstance(result, ExplainResult) else ""), offline
 
 
 async def _run_in_background(
-    ls: LspilotServer, request: ExplainInput
+    ls: LspilotServer, state: HoverState, request: ExplainInput, limit: int | None
 ) -> ExplainResult | AssistantError:
     """Run the request; failures are reported once and returned, not raised."""
     from lspilot.assistant.tasks import ExplainResult
 
     assistant = await ls.get_assistant()
     try:
-        result = await assistant.run(request)
+        result = await assistant.run(request, output_tokens=limit)
     except AssistantError as err:
         ls.report_error(err, "hover")
         return err
     finally:
         ls.notify_status()
     assert isinstance(result, ExplainResult)
-    if not result.meta.complete:  # never cached: kept here so the next hover shows it
-        _CUT_SHORT[request] = result
-        while len(_CUT_SHORT) > CUT_SHORT_KEPT:
-            del _CUT_SHORT[next(iter(_CUT_SHORT))]
+    if not result.meta.complete:  # never cached: kept so that the next hover shows it
+        state.keep_cut_short(request, result)
     return result
 
 

@@ -167,6 +167,15 @@ class HoverSettings(SettingsSection):
         le=120_000,
         description="Wait this long for an explanation, then finish it in the background.",
     )
+    max_output_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        le=32_000,
+        description=(
+            "Most tokens per hover explanation; unset: 256 for a local endpoint (a CPU writes"
+            " a few tokens a second), else `maxOutputTokens`."
+        ),
+    )
 
 
 class CodeActionSettings(SettingsSection):

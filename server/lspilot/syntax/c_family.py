@@ -198,7 +198,17 @@ class CppSource(CSource):
         super().__init__(text, tree, "cpp")
 
     def raised(self, node: Node) -> str | None:
+        """The type a `throw` visibly constructs: `throw T(...)`, `throw T{...}`, `throw new
+        T` (a `T*`). None for `throw e;` or `throw 42;`: a value whose type the tree cannot
+        tell, so the offline engine writes no `@throws e` for it."""
         thrown = node.named_children[0] if node.named_children else None
-        if thrown is not None and thrown.type == "call_expression":
-            thrown = thrown.child_by_field_name("function")
-        return self.node_text(thrown) if thrown is not None else None
+        if thrown is None:
+            return None  # `throw;` rethrows what was caught
+        if thrown.type == "call_expression":
+            callee = thrown.child_by_field_name("function")
+            return self.node_text(callee) if callee is not None else None
+        if thrown.type in ("compound_literal_expression", "new_expression"):
+            kind = thrown.child_by_field_name("type")
+            pointer = "*" if thrown.type == "new_expression" else ""
+            return self.node_text(kind) + pointer if kind is not None else None
+        return None

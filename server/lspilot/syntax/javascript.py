@@ -101,6 +101,25 @@ def _query() -> Query:
 clean_jsdoc = clean_block_comment  # the name this module always had
 
 
+def _thrown_class(throw: Node) -> Node | None:
+    """The class a `throw` statement visibly throws: `throw new X(...)` or `throw X(...)`
+    (a capitalised callee, as `Error(...)` is called without `new`). None for `throw err`
+    or `throw this.failure`: an instance whose class the tree cannot tell, so the offline
+    engine writes no `@throws {err}` for it."""
+    thrown = throw.named_children[0] if throw.named_children else None
+    if thrown is None or thrown.type not in ("new_expression", "call_expression"):
+        return None
+    field = "constructor" if thrown.type == "new_expression" else "function"
+    callee = thrown.child_by_field_name(field)
+    if callee is None or callee.type not in ("identifier", "member_expression"):
+        return None
+    last = callee.child_by_field_name("property") if callee.type == "member_expression" else callee
+    name = last.text.decode("utf-8", "replace") if last is not None and last.text else ""
+    if thrown.type == "call_expression" and not name[:1].isupper():
+        return None  # `throw makeError()`: what a factory returns is not known here
+    return callee
+
+
 class JavaScriptSource(Source):
     """A parsed JavaScript text."""
 
@@ -181,10 +200,8 @@ class JavaScriptSource(Source):
                 if "(" not in name and "[" not in name:
                     found[owner.id]["calls"].append(name)
             elif kind == "raise":
-                thrown = node.named_children[0] if node.named_children else None
-                if thrown is not None and thrown.type == "new_expression":
-                    thrown = thrown.child_by_field_name("constructor")
-                if thrown is not None and thrown.type in ("identifier", "member_expression"):
+                thrown = _thrown_class(node)
+                if thrown is not None:
                     found[owner.id]["raises"].append(self.node_text(thrown))
             else:
                 found[owner.id]["yields"] = True

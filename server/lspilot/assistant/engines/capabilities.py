@@ -127,9 +127,10 @@ def response_format_for(mode: StructuredMode, schema: dict[str, Any]) -> dict[st
 def refused_field(status: int, said: str, sent: dict[str, Any]) -> str | None:
     """The optional field a 400/422/500 refused, when its body names one we sent; else None.
 
-    A 400 that names nothing is still taken as a refusal of the newest optional field we
-    sent (older servers say only "bad request"); a 422 or 500 must name it, so that a real
-    server failure is never mistaken for a refusal.
+    Whatever the status, the body must name the field: a 400 that names none of them (a
+    wrong model name, a prompt over the context window) is the request's own fault, and
+    asking again without each optional field in turn would only send the same bad request
+    up to three more times before the user hears of it.
     """
     if status not in (400, 422, 500):
         return None
@@ -137,10 +138,6 @@ def refused_field(status: int, said: str, sent: dict[str, Any]) -> str | None:
     for name in OPTIONAL_FIELDS:
         if name in sent and name in lowered:
             return name
-    if status == 400:
-        for name in ("response_format", "tools", "stream_options"):
-            if name in sent:
-                return name
     return None
 
 
@@ -170,6 +167,21 @@ def concurrency_for(settings: Settings, engine: Engine) -> int:
     if serves_locally(engine):
         return 1
     return limits.max_concurrent
+
+
+#: A hover explanation's output limit on a local endpoint, unless `hover.maxOutputTokens`
+#: says otherwise: a CPU writes a few tokens a second, so 1024 keep a hover waiting minutes.
+LOCAL_HOVER_OUTPUT_TOKENS = 256
+
+
+def hover_output_tokens(settings: Settings, engine: Engine) -> int | None:
+    """The most tokens a hover explanation asks for; None: `maxOutputTokens`, as any task."""
+    own = settings.hover.max_output_tokens
+    if own is None:
+        if not serves_locally(engine):
+            return None
+        own = LOCAL_HOVER_OUTPUT_TOKENS
+    return own if own < settings.max_output_tokens else None
 
 
 def endpoint_failed(engine: Engine, error: BaseException) -> bool | None:

@@ -99,8 +99,10 @@ def write_doc_comment(
         of_type = f"{{{return_type}}} " if return_type else ""
         tags.append(f"{tag} {of_type}{return_text or _returns_text(returns or '')}")
     braced = language in ("javascript", "typescript", "tsx")
+    # `raises` holds only what the code visibly throws (`throw new X(...)`, a Java `throws`
+    # clause); never a made-up `{Error}`, and nothing for `throw err`, whose class is unknown.
     for error in raises if language != "c" else ():
-        tags.append(f"@throws {'{' + error + '}' if braced else error} Raised on failure.")
+        tags.append(f"@throws {'{' + error + '}' if braced else error} Thrown on failure.")
     if yields and braced:
         tags.append("@yields The values.")
     return "\n".join([*lines, "", *tags] if tags else lines)
