@@ -29,7 +29,7 @@ PARSE_INLINE_LIMIT = 20_000
 REPARSE_INLINE_LIMIT = 64_000
 # The memory the syntax trees of open documents may take (the two most recently used
 # documents are kept whatever their size).
-SOURCES_BYTES = 16 * 2**20
+SOURCES_BYTES = 8 * 2**20
 
 _Entry = tuple[int | None, int, "Source"]  # (version, hash of the text, its Source)
 

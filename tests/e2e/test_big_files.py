@@ -89,3 +89,29 @@ async def test_an_oversized_answer_is_cut_and_not_cached(
         assert len(shown.contents.value) < 100_000  # type: ignore[union-attr]
         await asyncio.wait_for(hover(client, uri, "add(a"), BIG_GUARD_S)
         assert len(model_server.chat_requests()) == 2  # the cut answer was not cached
+
+
+async def test_a_document_whose_tree_was_dropped_is_parsed_again(
+    offline_env: dict[str, str], workspace: Path
+) -> None:
+    """Only the most recently used documents keep their syntax trees (their memory is
+    bounded: lspilot.documents.SOURCES_BYTES); going back to one whose tree was dropped,
+    before and after an edit, is answered from a new parse."""
+    async with lsp_session("neovim", env=offline_env, workspace=workspace) as client:
+        # Each over the trees' whole budget: the ones used since push the first one out.
+        uris = [client.open_doc(f"part{i}.py", big_source(160_000)) for i in range(4)]
+        for uri in uris:
+            shown = await timed("hover", hover(client, uri, "f100("))
+            assert isinstance(shown, types.Hover)
+        first = uris[0]
+        shown = await timed("hover after its tree was dropped", hover(client, first, "f200("))
+        assert isinstance(shown, types.Hover)
+        assert "f200" in shown.contents.value  # type: ignore[union-attr]
+        for uri in uris[1:]:
+            await timed("hover", hover(client, uri, "f300("))
+        client.edit_doc(first, 0, 0, "import os\n")
+        shown = await timed("hover after an edit", hover(client, first, "f400("))
+        assert isinstance(shown, types.Hover)
+        assert "f400" in shown.contents.value  # type: ignore[union-attr]
+        actions = await timed("codeAction", code_actions(client, first, "return a + b + 500"))
+        assert actions

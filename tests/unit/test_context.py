@@ -267,6 +267,25 @@ def test_review_contexts_of_a_language_without_a_grammar_are_empty() -> None:
     assert workspace.review_contexts(source, None, spans) == [""] * len(spans)
 
 
+def test_review_context_memo_keeps_no_chunk_text_and_no_older_index(tmp_path: Path) -> None:
+    """The memo is keyed by each chunk's digest, not its text (which would keep a copy of
+    every chunk planned), and forgets what an older index generation made."""
+    make_workspace(tmp_path)
+    workspace = WorkspaceContext(tmp_path, None, lambda rel: None, ContextSettings())
+    workspace.build_index()
+    first = _review_contexts(workspace, REVIEWED)
+    texts = {c.text for c in parse(REVIEWED, "python").chunks()}
+    keys = list(workspace._memo)
+    assert keys and not any(part in texts for key in keys for part in key)
+    assert _review_contexts(workspace, REVIEWED) == first  # served from the memo
+    assert workspace.index is not None
+    generation = workspace.index.generation
+    workspace.index.update_text(str(tmp_path / "app/extra.py"), "def extra(v):\n    pass\n")
+    assert workspace.index.generation > generation
+    assert _review_contexts(workspace, REVIEWED) == first
+    assert len(workspace._memo) == len(keys)  # the older generation's entries are gone
+
+
 def test_a_task_context_is_built_once_per_text_until_the_index_changes(tmp_path: Path) -> None:
     make_workspace(tmp_path)
     context = WorkspaceContext(tmp_path, None, lambda rel: None, ContextSettings())

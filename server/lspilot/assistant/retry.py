@@ -133,14 +133,23 @@ async def call_with_retry(
     rand: Callable[[], float] = random.random,
 ) -> T:
     """Await `fn()` under the retry policy; the last error is re-raised as it is."""
-    async for attempt in make_retrying(max_retries, sleep=sleep, rand=rand):
-        cancelled: asyncio.CancelledError | None = None
-        with attempt:
-            try:
-                return await fn()
-            except asyncio.CancelledError as exc:
-                # Cancellation is not a failed attempt: tenacity must neither see nor log it.
-                cancelled = exc
-        if cancelled is not None:
-            raise cancelled
+    retrying = make_retrying(max_retries, sleep=sleep, rand=rand)
+    try:
+        async for attempt in retrying:
+            cancelled: asyncio.CancelledError | None = None
+            with attempt:
+                try:
+                    return await fn()
+                except asyncio.CancelledError as exc:
+                    # Cancellation is not a failed attempt: tenacity must neither see nor log it.
+                    cancelled = exc
+            if cancelled is not None:
+                raise cancelled
+    finally:
+        # The spent controller and its call state refer to each other (and its thread-local
+        # iteration state holds its bound methods): cycles that only a full garbage
+        # collection frees, so a thousand reviews left thousands of objects (megabytes,
+        # with each outcome's future and lock) waiting for one. Emptied here, reference
+        # counting frees them at once.
+        vars(retrying).clear()
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover

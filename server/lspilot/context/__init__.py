@@ -11,6 +11,7 @@ settings and model; the assistant never imports it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import weakref
@@ -49,6 +50,7 @@ class WorkspaceContext:
         )
         self._versions: dict[str, tuple[int | None, int]] = {}
         self._memo: dict[tuple[object, ...], str] = {}
+        self._memo_generation = 0
         # Task contexts per parsed text (gone with it): hovering the same symbol again
         # builds nothing (the context is part of the cache key, so it is built per look-up).
         self._built: weakref.WeakKeyDictionary[Source, dict[tuple[object, ...], str]] = (
@@ -142,7 +144,7 @@ class WorkspaceContext:
         review budget. Nothing else: neither imports nor neighbouring code, so that only a
         change in what a chunk relies on changes its cache key.
 
-        Memoized per chunk text, the file's definitions (signatures and docstrings, not
+        Memoized per chunk (a digest of its text), the file's definitions (signatures and docstrings, not
         bodies) and the index generation, so re-planning after a keystroke builds the context
         of the edited chunk only.
         """
@@ -154,8 +156,17 @@ class WorkspaceContext:
         shape = hash(_interface(source))
         builder: ContextBuilder | None = None
         out = []
+        with self._lock:
+            if generation != self._memo_generation:
+                # Contexts of an older index are never asked for again (the generation is
+                # part of their key): dropped at once rather than left to the memo's bound.
+                self._memo.clear()
+                self._memo_generation = generation
         for ordinal, (start, end, text) in enumerate(spans):
-            key = (rel, source.language, ordinal, text, shape, generation, budget)
+            # The chunk's digest, not its text: a key holding the text kept a copy of every
+            # chunk of every version planned (megabytes over a few open files).
+            digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16)
+            key = (rel, source.language, ordinal, digest.digest(), shape, generation, budget)
             with self._lock:
                 found = self._memo.get(key)
             if found is None:
