@@ -144,9 +144,9 @@ class WorkspaceContext:
         review budget. Nothing else: neither imports nor neighbouring code, so that only a
         change in what a chunk relies on changes its cache key.
 
-        Memoized per chunk (a digest of its text), the file's definitions (signatures and docstrings, not
-        bodies) and the index generation, so re-planning after a keystroke builds the context
-        of the edited chunk only.
+        Memoized per chunk (a digest of its text), the file's definitions (signatures and
+        docstrings, not bodies) and the index generation, so re-planning after a keystroke
+        builds the context of the edited chunk only.
         """
         budget = self.settings.max_tokens_for("review")
         if not self.settings.enabled or budget <= 0:
