@@ -22,7 +22,7 @@ from lspilot.review.fixes import checked_fix
 SEVERITY_ORDER: tuple[Severity, ...] = ("error", "warning", "information", "hint")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnchoredIssue:
     """A review issue located inside its chunk (`start`/`end` relative to the chunk text)."""
 
@@ -33,12 +33,16 @@ class AnchoredIssue:
     fix: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnchorResult:
     """The issues of one chunk that could be placed, and how many could not."""
 
     issues: tuple[AnchoredIssue, ...]
     dropped: int = 0
+
+
+#: The result of most chunks, shared: every open document's store holds one per chunk.
+NO_ISSUES = AnchorResult(())
 
 
 class QuoteFinder:
@@ -106,6 +110,8 @@ def anchor_issues(text: str, issues: Iterable[ReviewIssue], language: str = "") 
         seen.add((start, end, issue.message))
         fix = checked_fix(text, start, end, issue.fix, language) if issue.fix else None
         placed.append(AnchoredIssue(start, end, issue.message, issue.severity, fix))
+    if not placed and not dropped:
+        return NO_ISSUES
     return AnchorResult(tuple(placed), dropped)
 
 

@@ -1,10 +1,10 @@
 """Chunk bookkeeping: which chunk has which issues, and where those issues stand now.
 
 A review result belongs to a chunk's *content*, not to a place in the file: the store keys
-anchored issues by the chunk's review input (its code, name and context), with offsets
-relative to the chunk. After any edit the document is re-chunked and every chunk whose content
-was reviewed before gets its issues back at once, at `chunk.start + offset`; a chunk that
-changed has no entry and so shows nothing until it is reviewed again.
+anchored issues by a digest of the chunk's review input (its code, name and context), with
+offsets relative to the chunk. After any edit the document is re-chunked and every chunk
+whose content was reviewed before gets its issues back at once, at `chunk.start + offset`; a
+chunk that changed has no entry and so shows nothing until it is reviewed again.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from lspilot.review.anchoring import AnchoredIssue, AnchorResult, select_issues
 K = TypeVar("K", bound=Hashable)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChunkAt(Generic[K]):
     """A chunk where it stands in the current text, with the key its review is stored under."""
 

@@ -1,20 +1,23 @@
 """One review pass over a document's chunks, through the assistant; no LSP in here.
 
-The pass turns the syntax layer's chunks into review inputs (the chunk's code, name and a
-little context), serves every chunk it can from memory or the assistant's cache, and asks the
-model only for the chunks left, a few at a time. Each answer is anchored inside its own chunk
-and stored by the chunk's content, so a chunk reviewed once is never sent again while it is
-unchanged.
+The pass plans the syntax layer's chunks as review inputs (the chunk's code, name and a
+little context) but keeps of each only its span and a digest of that input: the input itself
+is made again from the document text when the chunk is looked up in the cache or sent, so
+open documents are not held twice. It serves every chunk it can from memory or the
+assistant's cache, and asks the model only for the chunks left, a few at a time. Each answer
+is anchored inside its own chunk and stored by the chunk's content (the digest), so a chunk
+reviewed once is never sent again while it is unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from lspilot.assistant.errors import (
     AssistantError,
@@ -34,10 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lspilot.diagnostics")
 
-Planned = ChunkAt[ReviewInput]
 
-
-def context_for(text: str, chunk: Chunk) -> str:
+def context_for(text: str, chunk: Chunk | Planned) -> str:
     """What the model needs besides the chunk: for a piece of a class, the class header.
 
     Deliberately small: the context is part of the cache key, and anything taken from
@@ -60,19 +61,80 @@ def context_for(text: str, chunk: Chunk) -> str:
     return ""
 
 
+def _joined(header: str, extra: str) -> str:
+    return f"{header}\n{extra}" if header and extra else header or extra
+
+
+def review_digest(request: ReviewInput) -> bytes:
+    """What a chunk's review is stored under: a digest of every field of its review input.
+
+    Two inputs have the same digest exactly when they are equal (up to a 128-bit hash
+    collision), so the store tells the same chunks apart as when it was keyed by the inputs
+    themselves, without keeping a copy of every chunk's code and context.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for value in (request.task, request.language, request.feedback, request.name):
+        _feed(digest, value)
+    _feed(digest, request.context)
+    _feed(digest, request.code)
+    return digest.digest()
+
+
+def _feed(digest: Any, value: str | None) -> None:
+    # Length-prefixed, and None apart from "": no two different inputs feed the same bytes.
+    if value is None:
+        digest.update(b"N")
+        return
+    data = value.encode("utf-8", "surrogatepass")
+    digest.update(b"S" + len(data).to_bytes(8, "little"))
+    digest.update(data)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned(ChunkAt[bytes]):
+    """A chunk to review, keyed by the digest of its review input (`review_digest`).
+
+    It holds no copy of the chunk's code or of its built context: the code is a slice of
+    `text`, the whole document text it was planned from (one string shared with the
+    document), and the review input is made again only when the chunk is looked up in the
+    cache or sent. `extra` (the workspace part of the context) is the workspace memo's own
+    string, not a copy. Fifty open files of 2,000 lines held ~5 MB of chunk copies before.
+    """
+
+    text: str = field(repr=False, compare=False)
+    language: str
+    name: str | None
+    extra: str = field(repr=False, compare=False)
+
+    @property
+    def size(self) -> int:
+        """Characters of the chunk's code (what `limits.maxInputChars` counts)."""
+        return self.end - self.start
+
+    def request(self) -> ReviewInput:
+        """The chunk's review input, as it is looked up and sent (same key as planned)."""
+        return ReviewInput(
+            code=self.text[self.start : self.end],
+            name=self.name,
+            language=self.language,
+            context=_joined(context_for(self.text, self), self.extra),
+        )
+
+
 def plan(
     source: Source,
     language: str,
     workspace: WorkspaceContext | None = None,
     path: str | None = None,
 ) -> list[Planned]:
-    """The document's chunks as review inputs, at their offsets in `source.text`.
+    """The document's chunks, at their offsets in `source.text`, keyed by their review input.
 
     Blank chunks are left out: there is nothing to review in them. With `workspace`, each
     chunk's context also holds the signatures and docstrings of what it calls that is
     defined outside it (`WorkspaceContext.review_contexts`): part of its cache key, so a
     helper's new signature re-reviews exactly the chunks that use it.
     """
+    text = source.text
     chunks = [chunk for chunk in source.chunks() if chunk.text.strip()]
     used = (
         workspace.review_contexts(source, path, [(c.start, c.end, c.text) for c in chunks])
@@ -81,14 +143,17 @@ def plan(
     )
     planned: list[Planned] = []
     for chunk, extra in zip(chunks, used, strict=True):
-        header = context_for(source.text, chunk)
+        name = chunk.name or None
+        # The input is made once here for its digest, then dropped with the chunk's text.
         request = ReviewInput(
             code=chunk.text,
-            name=chunk.name or None,
+            name=name,
             language=language,
-            context=f"{header}\n{extra}" if header and extra else header or extra,
+            context=_joined(context_for(text, chunk), extra),
         )
-        planned.append(ChunkAt(request, chunk.start, chunk.end))
+        planned.append(
+            Planned(review_digest(request), chunk.start, chunk.end, text, language, name, extra)
+        )
     return planned
 
 
@@ -96,7 +161,7 @@ async def fill_from_cache(
     assistant: Assistant,
     chunks: Sequence[Planned],
     store: ReviewStore,
-    missed: set[ReviewInput] | None = None,
+    missed: set[bytes] | None = None,
 ) -> int:
     """Store the cached reviews of chunks not yet in `store`; never calls a model.
 
@@ -108,9 +173,10 @@ async def fill_from_cache(
     for chunk in chunks:
         if chunk.key in store or (missed is not None and chunk.key in missed):
             continue
-        result = await assistant.cached(chunk.key)
+        request = chunk.request()
+        result = await assistant.cached(request)
         if isinstance(result, ReviewResult):
-            store.put(chunk.key, anchor_issues(chunk.key.code, result.issues, chunk.key.language))
+            store.put(chunk.key, anchor_issues(request.code, result.issues, request.language))
             found += 1
         elif missed is not None:
             missed.add(chunk.key)
@@ -139,7 +205,7 @@ async def review_missing(
     *,
     concurrency: int,
     max_chars: int,
-    wanted: Callable[[ReviewInput], bool],
+    wanted: Callable[[Planned], bool],
     on_result: Callable[[], None],
 ) -> PassOutcome:
     """Review the chunks not in `store`, `concurrency` at a time.
@@ -156,15 +222,13 @@ async def review_missing(
     async def worker() -> None:
         while queue and outcome.error is None:
             chunk = queue.popleft()
-            request = chunk.key
-            if request in store or not wanted(request):
+            if chunk.key in store or not wanted(chunk):
                 continue
-            if len(request.code) > max_chars:
+            if chunk.size > max_chars:
                 outcome.skipped += 1
-                log.info(
-                    "review: %s is too big to send (%d chars)", request.name, len(request.code)
-                )
+                log.info("review: %s is too big to send (%d chars)", chunk.name, chunk.size)
                 continue
+            request = chunk.request()  # made now, dropped once its answer is stored
             try:
                 result = await assistant.run(request)
             except PreemptedError:
@@ -185,7 +249,7 @@ async def review_missing(
                 log.warning("review of %s: unexpected %s", request.name, type(result).__name__)
                 continue
             anchored = anchor_issues(request.code, result.issues, request.language)
-            store.put(request, anchored)
+            store.put(chunk.key, anchored)
             outcome.reviewed += 1
             outcome.dropped += anchored.dropped
             if not result.meta.cached and result.meta.engine != "offline":
@@ -221,7 +285,7 @@ async def review_source(
         store,
         concurrency=concurrency,
         max_chars=max_chars,
-        wanted=lambda request: True,
+        wanted=lambda chunk: True,
         on_result=lambda: None,
     )
     placed, _ = place(chunks, store, "hint", 1_000)

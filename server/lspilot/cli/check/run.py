@@ -21,7 +21,6 @@ from lspilot.review.runner import Planned, fill_from_cache, plan, review_missing
 
 if TYPE_CHECKING:
     from lspilot.assistant import Assistant
-    from lspilot.assistant.tasks import ReviewInput
     from lspilot.context import WorkspaceContext
     from lspilot.review.runner import PassOutcome
     from lspilot.settings import Settings
@@ -60,7 +59,7 @@ class CheckRun:
         self.report = report
         self.docs: list[_Doc] = []
         self.store = ReviewStore()
-        self._owner: dict[ReviewInput, _Doc] = {}
+        self._owner: dict[bytes, _Doc] = {}  # by chunk key (the digest of its review input)
         self._unique: list[Planned] = []
 
     def plan(self, files: list[Path]) -> None:
@@ -94,8 +93,8 @@ class CheckRun:
         found = await fill_from_cache(self.assistant, self._unique, self.store)
         progress.advance(found)
 
-        def starting(request: ReviewInput) -> bool:
-            progress.file(self._owner[request].shown)
+        def starting(chunk: Planned) -> bool:
+            progress.file(self._owner[chunk.key].shown)
             return True
 
         limits = self.settings.limits
@@ -151,7 +150,7 @@ class CheckRun:
                         issue.severity,
                         issue.message,
                         issue.fix,
-                        chunk.key.name if chunk is not None else None,
+                        chunk.name if chunk is not None else None,
                     )
                 )
             self.report.files.append(result)

@@ -73,8 +73,9 @@ class ReviewDiagnostics:
         # Open documents reviewed since they were opened: a settings change re-reviews them
         # whatever the triggers, or they would lose their diagnostics until the next trigger.
         self.reviewed: set[str] = set()
-        # Chunks looked up in the cache in vain, per document: an edit does not look again.
-        self.missed: dict[str, set[Any]] = {}
+        # Chunks (digests) looked up in the cache in vain, per document: an edit does not
+        # look again.
+        self.missed: dict[str, set[bytes]] = {}
         self.reviews = Debouncer("review")
         self.placing = Debouncer("place")
         self.counters: Counter[str] = Counter()
@@ -338,7 +339,7 @@ class ReviewDiagnostics:
             store,
             concurrency=settings.limits.max_concurrent,
             max_chars=settings.limits.max_input_chars,
-            wanted=lambda request: self._still_there(uri, request),
+            wanted=lambda chunk: self._still_there(uri, chunk.key),
             on_result=lambda: self._arrived(uri),
         )
         self.counters.update(
@@ -365,10 +366,10 @@ class ReviewDiagnostics:
         self._tell_held(uri)
         self.ls.notify_status()
 
-    def _still_there(self, uri: str, request: object) -> bool:
-        """Whether a chunk is in the latest plan of the (still open) document."""
+    def _still_there(self, uri: str, key: bytes) -> bool:
+        """Whether a chunk (its key) is in the latest plan of the (still open) document."""
         memo = self.plans.get(uri)
-        return memo is not None and request in memo.keys
+        return memo is not None and key in memo.keys
 
     def _arrived(self, uri: str) -> None:
         """A chunk's review landed: show it (coalesced with other arrivals of this moment)."""

@@ -22,9 +22,12 @@ class View:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a review pass of one document version is about: its text and chunks."""
+    """What a review pass of one document version is about: its text and chunks.
+
+    The chunks hold spans of `text` (the document's own string) and digests, not copies.
+    """
 
     version: int | None
     text: str
     chunks: list[Planned]
-    keys: frozenset[object]
+    keys: frozenset[bytes]
