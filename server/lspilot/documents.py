@@ -27,9 +27,13 @@ PARSE_INLINE_LIMIT = 20_000
 # An incremental re-parse after an edit costs a fraction of a full parse: on the loop up to
 # this size.
 REPARSE_INLINE_LIMIT = 64_000
-# The memory the syntax trees of open documents may take (the two most recently used
-# documents are kept whatever their size).
+# The memory the syntax trees of open documents may take (the most recently used document's
+# is kept whatever its size). One 2,000-line Python file's tree takes 5 MiB: keeping the
+# two most recent whatever their size held 10 MiB for documents no one was working on (50
+# documents opened and reviewed); a document whose tree was dropped is parsed again, off the
+# loop when big, when a feature next asks for it.
 SOURCES_BYTES = 8 * 2**20
+SOURCES_KEEP = 1
 
 _Entry = tuple[int | None, int, "Source"]  # (version, hash of the text, its Source)
 
@@ -53,7 +57,9 @@ class ParsedDocuments:
         )
 
         if self._sources is None:
-            self._sources = Recent(SOURCES_BYTES, lambda entry: tree_bytes(entry[2]), keep=2)
+            self._sources = Recent(
+                SOURCES_BYTES, lambda entry: tree_bytes(entry[2]), keep=SOURCES_KEEP
+            )
         language = language_of(doc.uri, doc.language_id)
         parser = parse
         if language is None:  # no grammar: what the text allows (see syntax/text.py)

@@ -91,6 +91,32 @@ async def test_an_oversized_answer_is_cut_and_not_cached(
         assert len(model_server.chat_requests()) == 2  # the cut answer was not cached
 
 
+async def test_two_2000_line_documents_used_in_turn_are_each_parsed_again(
+    offline_env: dict[str, str], workspace: Path
+) -> None:
+    """Only the most recently used document keeps its tree whatever its size
+    (lspilot.documents.SOURCES_KEEP), and the parse cache keeps no big tree of its own: two
+    2,000-line files used in turn each drop the other's tree, and hover and the code-action
+    menu on the one dropped are answered from a new parse, the same as before."""
+    async with lsp_session("visual-studio-code", env=offline_env, workspace=workspace) as client:
+        docs = [
+            (client.open_doc("a.py", big_source(100_000)), "f"),
+            (client.open_doc("b.py", big_source(100_000).replace("def f", "def g")), "g"),
+        ]
+        first: list[object] = []
+        for round_ in range(2):
+            for uri, name in docs:
+                shown = await timed("hover", hover(client, uri, f"{name}300("))
+                assert isinstance(shown, types.Hover)
+                assert f"def {name}300(a, b)" in shown.contents.value  # type: ignore[union-attr]
+                actions = await timed("codeAction", code_actions(client, uri, "return a + b + 40"))
+                assert actions
+                if round_ == 0:
+                    first.append((shown, actions))
+                else:  # from a new parse: the same answers
+                    assert (shown, actions) == first[docs.index((uri, name))]
+
+
 async def test_a_document_whose_tree_was_dropped_is_parsed_again(
     offline_env: dict[str, str], workspace: Path
 ) -> None:

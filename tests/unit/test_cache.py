@@ -172,6 +172,23 @@ async def test_review_results_keep_their_issues(tmp_path: Path) -> None:
     await cache.aclose()
 
 
+async def test_memory_keeps_its_own_lists_and_shares_only_frozen_parts(tmp_path: Path) -> None:
+    """L1's copy of a stored result: the caller may change its result and its lists; the
+    frozen parts (meta, issues) are shared rather than deep-copied (memory per entry)."""
+    cache = ResultCache(CacheSettings(dir=str(tmp_path)))
+    issue = ReviewIssue(quote="a + b", message="m", fix="a - b")
+    review = ReviewResult(issues=[issue])
+    k = key(ReviewInput(code=CODE), task="review")
+    await cache.set(k, review)
+    review.issues.append(ReviewIssue(quote="b", message="added by the caller"))
+    review.issues = []
+    kept, level = await cache.lookup(k)
+    assert level == "memory" and isinstance(kept, ReviewResult)
+    assert kept == ReviewResult(issues=[issue]) and kept is not review
+    assert kept.issues[0] is issue and kept.meta is review.meta  # frozen: shared
+    await cache.aclose()
+
+
 async def test_two_caches_on_one_directory_share_entries(tmp_path: Path) -> None:
     # Two servers (two editors) on one cache directory. Without L1 (memoryLimitMb = 0): each
     # process keeps what it read in memory, so an overwrite by the other is seen from disk only.

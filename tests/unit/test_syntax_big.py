@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import textwrap
 import tracemalloc
+import weakref
 
 from lspilot.syntax import Recent, parse, tree_bytes
 from lspilot.syntax import _parse as parse_uncached
@@ -154,3 +155,23 @@ def test_a_big_tree_still_reads_its_text_after_the_parse() -> None:
     assert source.root.text == text.encode()  # the read callback, called again by the binding
     docs = {d.name: d.docstring for d in source.definitions()}
     assert docs["f599"] is None and docs["g599"] == "Doc 599."
+
+
+def test_the_parse_cache_shares_a_big_source_only_while_someone_holds_it() -> None:
+    """`parse` keeps small Sources itself; a big one is shared while it is held elsewhere
+    (lspilot.documents, a feature at work) and not kept alive by the cache alone: it held
+    one more 2,000-line file's tree (5 MiB) after its document's was dropped."""
+    big_text = SAMPLE * 250
+    held = parse(big_text, "python")
+    assert parse(big_text, "python") is held  # alive: one tree, shared
+    ref = weakref.ref(held)
+    del held
+    gc.collect()
+    assert ref() is None, "the parse cache kept a big Source nobody holds"
+    again = parse(big_text, "python")  # parsed anew, same answers
+    assert [d.name for d in again.definitions()] == [d.name for d in fresh(big_text).definitions()]
+    small = parse("x = 1\n", "python")
+    small_ref = weakref.ref(small)
+    del small
+    gc.collect()
+    assert small_ref() is not None and parse("x = 1\n", "python") is small_ref()

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lspilot.assistant.disk_thread import DiskThread
-from lspilot.assistant.memory_cache import MemoryCache, entry_size
+from lspilot.assistant.memory_cache import MemoryCache, entry_size, own_copy
 from lspilot.assistant.shared_cache import SharedCache
 from lspilot.assistant.tasks import RESULT_TYPES, AnyTaskInput, Task, TaskResult
 
@@ -329,7 +329,7 @@ class ResultCache:
         task = next(t for t, kind in RESULT_TYPES.items() if type(result) is kind)
         value = {"task": str(task), "result": result.model_dump(mode="json")}
         # L1 keeps a copy: the caller's result is the caller's to change.
-        self.memory.set(key, result.model_copy(deep=True), entry_size(value))
+        self.memory.set(key, own_copy(result), entry_size(value))
         await self._thread.run(self._set_sync, key, value)
         self.shared.set(key, value)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -96,10 +97,16 @@ _BRACED = {
     "cpp": ("c_family", "cpp_language", "CppSource"),
 }
 
-# Sources of the last texts parsed, so features asking about the same text share one tree;
-# bounded by the trees' memory, not by count (one tree of a 5 MB file is ~300 MB).
-_CACHE_BYTES = 8 * 2**20
-_cache: Recent[tuple[str, int], Source] = Recent(_CACHE_BYTES, tree_bytes)
+# Sources of the texts parsed, so features asking about the same text share one tree: every
+# Source still alive (held by lspilot.documents for an open document, or by a feature at
+# work) is found by weak reference, without being kept; only small ones (snippets the
+# engines parse, fix checks) are also kept here, within `_CACHE_BYTES`. A big document's
+# tree is kept only by lspilot.documents, whose budget bounds it: held here as well, one
+# more 2,000-line file's tree (5 MiB) stayed alive after its document's was dropped.
+_CACHE_BYTES = 2**20
+_cache: Recent[tuple[str, int], Source] = Recent(_CACHE_BYTES, tree_bytes, keep=0)
+_alive: weakref.WeakValueDictionary[tuple[str, int], Source] = weakref.WeakValueDictionary()
+_alive_lock = threading.Lock()
 # Texts longer than this are parsed one at a time, fed to the parser in slices that yield
 # the GIL: tree-sitter holds it while it parses, so a big parse in a worker thread would
 # otherwise stall the event loop for the whole parse (a second or more for megabytes), and
@@ -140,11 +147,11 @@ def parse(text: str, language: str) -> Source:
     """Parse `text`; the last few Sources are kept, so features asking about the same
     document version share one tree. Raises ValueError for an unknown language."""
     key = (language, hash(text))
-    source = _cache.get(key)
-    if source is not None and source.text == text:
+    source = _shared(key, text)
+    if source is not None:
         return source
     source = _parse(text, language)
-    _cache.put(key, source)
+    _share(key, source)
     return source
 
 
@@ -159,15 +166,30 @@ def reparse(
     if isinstance(source, TextSource):
         return parse_plain(text, source.language)
     key = (source.language, hash(text))
-    cached = _cache.get(key)
-    if cached is not None and cached.text == text:
+    cached = _shared(key, text)
+    if cached is not None:
         return cached
     tree = source.tree.copy()
     for edit in edits:
         tree.edit(*edit)
     reparsed = _parse(text, source.language, tree, yielding=yielding)
-    _cache.put(key, reparsed)
+    _share(key, reparsed)
     return reparsed
+
+
+def _shared(key: tuple[str, int], text: str) -> Source | None:
+    """The Source of `text` if one is alive (kept here or held by anyone else)."""
+    source = _cache.get(key)
+    if source is None:
+        with _alive_lock:  # WeakValueDictionary is not safe to read while another writes
+            source = _alive.get(key)
+    return source if source is not None and source.text == text else None
+
+
+def _share(key: tuple[str, int], source: Source) -> None:
+    with _alive_lock:
+        _alive[key] = source
+    _cache.put(key, source)
 
 
 def parse_plain(text: str, language: str) -> Source:
