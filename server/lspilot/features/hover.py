@@ -102,11 +102,10 @@ async def hover(
     else:
         request = _explain_request(ls, source, ident.name, definition, ident.start)
         if definition is not None and definition.kind not in ("parameter",):
-            # What the definition uses (imports, helpers' signatures), from the workspace;
-            # never waiting behind a review pass's sync of the open documents.
-            extra = await task_context(
-                ls, doc, source, definition.start, definition.end, wait_for_sync=False
-            )
+            # What the definition uses (imports, helpers' signatures), from the workspace. A
+            # sync of the open documents under way is waited for: without it the context
+            # could miss an unsaved edit of a helper (test_context's closed-buffer test).
+            extra = await task_context(ls, doc, source, definition.start, definition.end)
             if extra:
                 request = request.model_copy(update={"context": extra})
         body, offline = await _explanation(ls, state, request)

@@ -240,17 +240,9 @@ class WorkspaceIndexFeature:
         if context is self.context:
             self._changed()
 
-    async def sync_open_documents(self, skip: str | None = None, *, wait: bool = True) -> None:
+    async def sync_open_documents(self, skip: str | None = None) -> None:
         """Re-index the open documents the index has not seen at their current version
-        (but the one at path `skip`).
-
-        Without `wait` (a hover: someone is looking at the screen), a sync under way is not
-        waited for: a review pass's sync of every open document can take seconds, and the
-        index as it is serves a hover well enough.
-        """
-        if not wait and (self._syncing.locked() or self._reloading):
-            log.debug("open documents being synced: the index is used as it is, not waited for")
-            return
+        (but the one at path `skip`)."""
         if self._reloading:  # a closed buffer's entry must not outlive the close
             await asyncio.gather(*list(self._reloading), return_exceptions=True)
         async with self._syncing:  # a pass waiting here finds what the one before synced
@@ -291,14 +283,8 @@ async def task_context(
     end: int,
     task: str = "explain",
     focus: tuple[int, int] | None = None,
-    *,
-    wait_for_sync: bool = True,
 ) -> str:
-    """The workspace context of ``source.text[start:end]`` for a task input ("" when off).
-
-    `wait_for_sync`: False (a hover) uses the index as it is while other open documents are
-    being synced into it, instead of waiting behind that sync.
-    """
+    """The workspace context of ``source.text[start:end]`` for a task input ("" when off)."""
     feature = feature_of(ls)
     if feature is None or feature.context is None or not ls.settings.context.enabled:
         return ""
@@ -306,7 +292,7 @@ async def task_context(
     # The context of code in `doc` reads the index for the other files only (its own names
     # come from `source`): re-indexing `doc` itself, a whole parse per keystroke, would
     # only hold up the hover or code action. Others that read it re-index it first.
-    await feature.sync_open_documents(skip=path, wait=wait_for_sync)
+    await feature.sync_open_documents(skip=path)
     context = feature.context
     return context.build(source, path, start, end, task, focus=focus)
 
