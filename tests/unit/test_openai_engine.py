@@ -11,7 +11,8 @@ import pytest
 from pydantic import SecretStr
 from tests.fakes.model_server import FakeModelServer, Reply
 
-from lspilot.assistant.engines.openai_engine import OpenAIEngine, parse_review_json
+from lspilot.assistant.engines.model_text import parse_review_json
+from lspilot.assistant.engines.openai_engine import OpenAIEngine
 from lspilot.assistant.engines.prompts import PROMPT_VERSION, build_messages
 from lspilot.assistant.errors import (
     AuthError,
@@ -262,18 +263,39 @@ async def test_describe_never_shows_the_key_or_url_credentials() -> None:
     assert SECRET not in json.dumps(described) and "pass" not in json.dumps(described)
 
 
-def test_openai_is_not_imported_by_building_an_engine() -> None:
+def test_an_engine_asks_its_endpoint_without_the_openai_sdk(
+    model_server: FakeModelServer,
+) -> None:
+    """Building an engine imports no HTTP stack (that is the worker thread's, at the first
+    request or the warm-up), and answering a request imports no `openai` package: its ~19
+    MiB of pydantic models are not the server's to carry (lspilot.assistant.engines.chat_client).
+    """
     import subprocess
     import sys
 
     code = (
-        "import sys\n"
+        "import asyncio, sys\n"
         "from lspilot.settings import Settings\n"
         "from lspilot.assistant.engines.openai_engine import OpenAIEngine\n"
-        "OpenAIEngine(Settings(), base_url=None, api_key=None)\n"
-        "sys.exit(1 if 'openai' in sys.modules else 0)\n"
+        "from lspilot.assistant.tasks import ExplainInput\n"
+        f"e = OpenAIEngine(Settings(model='m'), base_url={model_server.url!r}, api_key=None)\n"
+        "assert 'httpx' not in sys.modules, 'httpx imported by building an engine'\n"
+        "async def ask():\n"
+        "    try:\n"
+        "        return await e.run(ExplainInput(code='x = 1', name='x', kind='variable'))\n"
+        "    finally:\n"
+        "        await e.aclose()\n"
+        "print(asyncio.run(ask()).markdown)\n"
+        "sys.exit(3 if 'openai' in sys.modules else 0)\n"
     )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    model_server.script(Reply(content="It sets x."))
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "It sets x."
+    [sent] = model_server.chat_requests()
+    assert "authorization" not in sent.headers  # no key: no made-up one either
 
 
 # ---- review parsing and prompts ----

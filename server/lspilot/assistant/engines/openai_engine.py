@@ -1,31 +1,37 @@
 """The OpenAI-compatible engine: OpenAI, Ollama, vLLM, llama.cpp, LM Studio, LiteLLM.
 
 One attempt per `run` (the gateway retries), chat completions streamed so that a cancelled
-request closes its HTTP connection, usage recorded from the final stream chunk. The `openai`
-package is imported in a worker thread (`lspilot.assistant.engines.sdk`), started by the
-warm-up or the first request: neither start-up nor the event loop pays for it.
+request closes its HTTP connection, usage recorded from the final stream chunk. The HTTP
+client (`lspilot.assistant.engines.chat_client`) is built in a worker thread, started by the
+warm-up or the first request: importing httpx and loading the CA certificates never runs
+on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
-import re
+import time
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import ValidationError
-
-from lspilot.answers import clean_docstring
 from lspilot.assistant.engines.capabilities import (
     Capabilities,
     StructuredMode,
     refused_field,
     response_format_for,
 )
+from lspilot.assistant.engines.chat_client import (
+    ChatClient,
+    EndpointConnectionError,
+    EndpointError,
+    EndpointStatusError,
+    EndpointTimeoutError,
+    MalformedAnswerError,
+)
+from lspilot.assistant.engines.model_text import incomplete_result, to_result
 from lspilot.assistant.engines.prompts import PROMPT_VERSION, REVIEW_SCHEMA, build_messages
-from lspilot.assistant.engines.sdk import import_in_background, new_client
 from lspilot.assistant.engines.streaming import StreamLimits, StreamState, read_stream
 from lspilot.assistant.engines.tokenizer import TokenCounter
 from lspilot.assistant.errors import (
@@ -33,7 +39,6 @@ from lspilot.assistant.errors import (
     AuthError,
     BadOutputError,
     BadRequestError,
-    IncompleteAnswerError,
     ModelTimeoutError,
     RateLimitError,
     UnavailableError,
@@ -41,16 +46,7 @@ from lspilot.assistant.errors import (
 from lspilot.assistant.retry import parse_retry_after
 from lspilot.assistant.tasks import (
     AnyTaskInput,
-    DocumentInput,
-    DocumentResult,
-    ExplainInput,
-    ExplainResult,
-    GenerateInput,
-    GenerateResult,
     ResultMeta,
-    ReviewInput,
-    ReviewIssue,
-    ReviewResult,
     Task,
     TaskResult,
     Usage,
@@ -94,12 +90,10 @@ class OpenAIEngine:
         self.id = engine_id
         self.settings = settings
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        # Local servers need no key, but the SDK insists on one.
-        self._api_key = api_key or "not-needed"
+        self._api_key = api_key or None  # local servers need none: no header is sent
         self._model = model
-        self._client: Any = None
-        self._openai: Any = None  # the module, once imported (`sdk`)
-        self._client_building: asyncio.Future[Any] | None = None
+        self._client: ChatClient | None = None
+        self._client_building: asyncio.Future[ChatClient] | None = None
         # What this endpoint refused before, per model, so that we stop asking.
         self._capabilities: dict[str, Capabilities] = {}
         #: Counts tokens when the server sends no usage (its tokenizer, OpenAI's encodings).
@@ -138,6 +132,11 @@ class OpenAIEngine:
     async def aclose(self) -> None:
         """Close the HTTP connection pool."""
         await self.tokens.aclose()
+        building, self._client_building = self._client_building, None
+        if building is not None and not building.done():
+            # Built by the warm-up but never used yet: closed once it is built.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(building)
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
@@ -145,25 +144,46 @@ class OpenAIEngine:
     # ---- one attempt --------------------------------------------------------------------
 
     def preload(self) -> None:
-        """Start importing the SDK in a worker thread (the warm-up calls this)."""
-        import_in_background()
+        """Start building the HTTP client in a worker thread (the warm-up calls this)."""
+        self._start_building()
 
-    async def _client_or_new(self) -> Any:
-        """The SDK client; the first call imports the SDK and builds it, off the event loop
-        (building one loads the CA certificates: tens of milliseconds)."""
-        if self._client is not None:
-            return self._client
+    def _start_building(self) -> asyncio.Future[ChatClient]:
         if self._client_building is None:
             self._client_building = asyncio.ensure_future(self._build_client())
+        return self._client_building
+
+    async def _client_or_new(self) -> ChatClient:
+        """The HTTP client; the first call builds it off the event loop (importing httpx
+        and loading the CA certificates: a few hundred milliseconds on a busy machine)."""
+        if self._client is not None:
+            return self._client
+        building = self._start_building()
         try:
             # Shielded: one request cancelled must not cancel the build the others await.
-            return await asyncio.shield(self._client_building)
+            return await asyncio.shield(building)
         except Exception:
             self._client_building = None  # the next request tries again
             raise
 
-    async def _build_client(self) -> Any:
-        self._openai, self._client = await new_client(self.settings, self.base_url, self._api_key)
+    async def _build_client(self) -> ChatClient:
+        s = self.settings
+        # The client's read timeout only backs up ours (lspilot.assistant.engines.streaming):
+        # a slow local model may take minutes to its first token.
+        longest = max(s.request_timeout_ms, s.first_token_timeout_ms, s.stall_timeout_ms)
+        began = time.perf_counter()
+        self._client = await asyncio.to_thread(
+            ChatClient,
+            self.base_url,
+            self._api_key,
+            timeout_s=longest / 1000,
+            connect_timeout_s=s.request_timeout_ms / 1000,
+            where=public_url(self.base_url),
+        )
+        log.debug(
+            "HTTP client for %s built in a worker thread, off the event loop, in %.0f ms",
+            public_url(self.base_url),
+            (time.perf_counter() - began) * 1e3,
+        )
         return self._client
 
     def capabilities(self, task: Task) -> Capabilities:
@@ -255,31 +275,25 @@ class OpenAIEngine:
         succeeds, so that an unrelated 400 (a wrong model name) turns nothing off for good.
         """
         client = await self._client_or_new()
-        openai = self._openai
         learnt: list[tuple[str, str]] = []
         while True:
             try:
                 async with self.tokens.gate.stream():
                     state = await read_stream(client, kwargs, self._limits())
-            except openai.APIStatusError as error:
-                said = str(getattr(error, "message", ""))
-                field = refused_field(error.status_code, said, kwargs)
+            except EndpointStatusError as error:
+                field = refused_field(error.status_code, error.body, kwargs)
                 if field is None:
                     raise self._map_error(error) from None
-                learnt.append((field, self._fall_back(kwargs, field, said)))
+                learnt.append((field, self._fall_back(kwargs, field, error.body)))
                 continue
-            except openai.OpenAIError as error:
+            except EndpointError as error:
                 raise self._map_error(error) from None
             except AssistantError:
                 raise
-            except ValueError:
-                # The SDK does not wrap a malformed event stream: it is an unusable answer.
-                raise BadOutputError(
-                    f"{public_url(self.base_url)} sent a malformed answer"
-                ) from None
             except Exception as error:
-                # Transport errors before any text (connection reset) are not wrapped by the
-                # SDK either; they are the endpoint failing.
+                # Not the endpoint's failure as such (a fault of ours or of httpx): still no
+                # answer from it, said plainly.
+                log.debug("reading the answer failed", exc_info=True)
                 raise UnavailableError(
                     f"reading the answer from {public_url(self.base_url)} failed "
                     f"({type(error).__name__})"
@@ -320,23 +334,20 @@ class OpenAIEngine:
                 caps.structured = cast("StructuredMode", mode)
                 log.info("%s endpoint refuses that response_format; now using %s", self.id, mode)
 
-    def _map_error(self, error: Exception) -> AssistantError:
-        """Our error for an SDK error. Never echoes headers; scrubs the key from any message."""
-        openai = self._openai
-
+    def _map_error(self, error: EndpointError) -> AssistantError:
+        """Our error for an endpoint's. Never echoes headers; scrubs the key from any message."""
         where = public_url(self.base_url)
-        if isinstance(error, openai.APITimeoutError):
+        if isinstance(error, EndpointTimeoutError):
             return ModelTimeoutError(f"request to {where} timed out")
-        if isinstance(error, openai.APIConnectionError):
+        if isinstance(error, EndpointConnectionError):
             return UnavailableError(f"cannot connect to {where}")
-        if isinstance(error, openai.APIStatusError):
+        if isinstance(error, EndpointStatusError):
             status = error.status_code
-            said = re.sub(r"^Error code: \d+ - ", "", str(getattr(error, "message", "")))
-            said = self._scrub(said)[:300]
-            if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            said = self._scrub(error.message)[:300]
+            if status in (401, 403):
                 return AuthError(f"{where} answered {status}")
-            if isinstance(error, openai.RateLimitError):
-                headers = error.response.headers
+            if status == 429:
+                headers = error.headers
                 retry_after = parse_retry_after(headers.get("retry-after"))
                 if retry_after is None and headers.get("retry-after-ms"):
                     ms = parse_retry_after(headers.get("retry-after-ms"))
@@ -347,94 +358,10 @@ class OpenAIEngine:
             if status >= 500:
                 return UnavailableError(f"{where} answered {status}")
             return BadRequestError(f"{where} answered {status}: {said}")
-        # Anything else from the SDK (e.g. an unreadable stream) is the endpoint misbehaving.
-        return UnavailableError(f"unexpected answer from {where} ({type(error).__name__})")
+        if isinstance(error, MalformedAnswerError):
+            return BadOutputError(f"{where} sent a malformed answer ({error.message})")
+        # An error inside the stream (StreamErrorEvent): the endpoint failing.
+        return UnavailableError(self._scrub(error.message)[:300])
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "«redacted»") if self._api_key else text
-
-
-# ---- turning text into results ----------------------------------------------------------
-
-_THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
-
-
-def _json_candidates(text: str) -> list[Any]:
-    """Every JSON value that starts at a `{` or `[` in `text`, in order of appearance."""
-    decoder = json.JSONDecoder()
-    found: list[Any] = []
-    for match in re.finditer(r"[\[{]", text):
-        try:
-            value, _ = decoder.raw_decode(text, match.start())
-        except ValueError:
-            continue
-        found.append(value)
-        if isinstance(value, dict) and "issues" in value:
-            break
-    return found
-
-
-def parse_review_json(text: str) -> list[ReviewIssue]:
-    """Issues from review output: tolerant of prose and fences around the JSON.
-
-    Invalid issues are dropped; raises `BadOutputError` when no JSON object or array is found.
-    """
-    text = _THINK.sub("", text)
-    raw: list[Any] | None = None
-    for value in _json_candidates(text):
-        if isinstance(value, dict) and isinstance(value.get("issues"), list):
-            raw = value["issues"]
-            break
-        if isinstance(value, list) and raw is None:
-            raw = value
-        if isinstance(value, dict) and raw is None and {"quote", "message"} <= value.keys():
-            raw = [value]
-    if raw is None:
-        raise BadOutputError("the review answer contained no JSON issues object")
-    issues: list[ReviewIssue] = []
-    for item in raw:
-        if not isinstance(item, dict):
-            continue
-        if isinstance(item.get("severity"), str):
-            item = {**item, "severity": item["severity"].lower()}
-        item = {k: v for k, v in item.items() if k in ReviewIssue.model_fields}
-        try:
-            issues.append(ReviewIssue.model_validate(item))
-        except ValidationError:
-            continue
-    return issues
-
-
-def to_result(request: AnyTaskInput, text: str, meta: ResultMeta) -> TaskResult:
-    """The task result for the model's `text`; raises `BadOutputError` when it is unusable."""
-    if not text.strip():
-        raise BadOutputError("the model returned an empty answer")
-    if isinstance(request, ExplainInput):
-        return ExplainResult(markdown=_THINK.sub("", text).strip() or text.strip(), meta=meta)
-    if isinstance(request, DocumentInput):
-        # clean_docstring drops chatter; if it judged everything chatter, keep the plain text
-        # (minus quotes) and let the feature's validator decide.
-        docstring = clean_docstring(text) or _THINK.sub("", text).strip().strip("\"'").strip()
-        if not docstring:
-            raise BadOutputError("the model returned an empty docstring")
-        return DocumentResult(docstring=docstring, meta=meta)
-    if isinstance(request, GenerateInput):
-        return GenerateResult(code=text, meta=meta)
-    return ReviewResult(issues=parse_review_json(text), meta=meta)
-
-
-def incomplete_result(request: AnyTaskInput, state: StreamState, meta: ResultMeta) -> TaskResult:
-    """What of a cut-short answer can be used: an explanation marked as cut, review issues
-    whose JSON closed; else `IncompleteAnswerError` (a half docstring or half the code would
-    break the buffer)."""
-    why = state.why_incomplete()
-    text = _THINK.sub("", state.text).strip()
-    if isinstance(request, ExplainInput) and text:
-        note = f"\n\n*(The answer was cut short: {why}.)*"
-        return ExplainResult(markdown=text + note, meta=meta)
-    if isinstance(request, ReviewInput) and text:
-        try:
-            return ReviewResult(issues=parse_review_json(text), meta=meta)
-        except BadOutputError:
-            pass
-    raise IncompleteAnswerError(f"the answer was cut short: {why}")

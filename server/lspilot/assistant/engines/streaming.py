@@ -20,9 +20,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lspilot.assistant.engines.chat_client import EndpointConnectionError, EndpointError
 from lspilot.assistant.errors import FirstTokenTimeoutError, ModelTimeoutError
+
+if TYPE_CHECKING:
+    from lspilot.assistant.engines.chat_client import ChatClient
 
 
 @dataclass
@@ -73,36 +77,54 @@ class StreamState:
             return "maxOutputTokens was reached"
         return "the server ended the answer without finishing it"
 
-    def add(self, chunk: Any) -> None:
-        """Take in one chunk of the SDK's stream: text, the finish reason, usage."""
+    def add(self, chunk: dict[str, Any]) -> None:
+        """Take in one chunk of the stream (its JSON object): text, the finish reason, usage.
+
+        What is not the shape of a chunk (a choice that is no object, content that is no
+        string) is skipped, not taken as text."""
         self.chunks += 1
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            self.usage = (usage.prompt_tokens or 0, usage.completion_tokens or 0)
-        for choice in getattr(chunk, "choices", None) or ():
-            delta = choice.delta
-            if delta is not None and delta.content:
-                self.pieces.append(delta.content)
-                self.size += len(delta.content.encode("utf-8", "surrogatepass"))
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = (
+                _count(usage.get("prompt_tokens")),
+                _count(usage.get("completion_tokens")),
+            )
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta")
+            content = delta.get("content") if isinstance(delta, dict) else None
+            if isinstance(content, str) and content:
+                self.pieces.append(content)
+                self.size += len(content.encode("utf-8", "surrogatepass"))
+            reason = choice.get("finish_reason")
+            if isinstance(reason, str) and reason:
+                self.finish_reason = reason
 
 
-async def read_stream(client: Any, kwargs: dict[str, Any], limits: StreamLimits) -> StreamState:
+def _count(value: Any) -> int:
+    """A token count as reported: a whole number, else 0 (never trusted beyond that)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+async def read_stream(
+    client: ChatClient, kwargs: dict[str, Any], limits: StreamLimits
+) -> StreamState:
     """Stream one completion under `limits`.
 
     Raises `ModelTimeoutError` when no response came in time: the request never streamed, so
     it may be retried. A response with no first token in time raises `FirstTokenTimeoutError`,
     which is not retried: the request was streaming (and a local server is only slow to read
     the prompt). Once text arrived, a stall, the total cap or a dropped connection end the
-    stream as cut (`state.cut`) instead. SDK errors before any text propagate unchanged.
+    stream as cut (`state.cut`) instead. Endpoint errors before any text propagate unchanged.
     """
     started = time.monotonic()
     deadline = started + limits.total_s
     state = StreamState()
     try:
         async with asyncio.timeout(min(limits.response_s, limits.total_s)):
-            stream = await client.chat.completions.create(**kwargs)
+            stream = await client.stream(kwargs)
     except TimeoutError:
         raise ModelTimeoutError(
             f"no response within {limits.response_s:g} s (requestTimeoutMs)"
@@ -132,11 +154,15 @@ async def read_stream(client: Any, kwargs: dict[str, Any], limits: StreamLimits)
                     else f"the model stalled for {limits.stall_s:g} s (stallTimeoutMs)"
                 )
                 break
-            except Exception:
+            except EndpointError as error:
                 if not state.started:
                     raise
-                # The connection dropped mid-answer: what came is a cut answer.
-                state.cut = "the connection was lost mid-answer"
+                # What came before the connection dropped (or the stream broke) is a cut answer.
+                state.cut = (
+                    "the connection was lost mid-answer"
+                    if isinstance(error, EndpointConnectionError)
+                    else f"the stream broke off mid-answer ({error.message})"
+                )
                 break
             state.add(chunk)
             if state.size > limits.max_bytes:

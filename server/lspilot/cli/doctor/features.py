@@ -11,7 +11,7 @@ a warning, never a failure: lspilot works without any of them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lspilot.assistant.engines.capabilities import (
     STRUCTURED_MODES,
@@ -20,7 +20,11 @@ from lspilot.assistant.engines.capabilities import (
     response_format_for,
 )
 from lspilot.assistant.engines.prompts import REVIEW_SCHEMA
+from lspilot.assistant.engines.streaming import StreamState
 from lspilot.cli.doctor.report import OK, WARN, Section
+
+if TYPE_CHECKING:
+    from lspilot.assistant.engines.chat_client import ChatClient
 
 _ASK = [{"role": "user", "content": 'Reply with the JSON {"issues": []}.'}]
 
@@ -45,10 +49,15 @@ class Found:
 
 
 def _said(error: Exception) -> tuple[int | None, str]:
-    return getattr(error, "status_code", None), str(getattr(error, "message", "") or error)
+    """The status and whole body of a refusal; (None, "") for any other error."""
+    from lspilot.assistant.engines.chat_client import EndpointStatusError
+
+    if isinstance(error, EndpointStatusError):
+        return error.status_code, error.body
+    return None, ""
 
 
-async def _stream(client: Any, model: str, found: Found) -> None:
+async def _stream(client: ChatClient, model: str, found: Found) -> None:
     kwargs: dict[str, Any] = {
         "model": model,
         "messages": [{"role": "user", "content": "Reply with the word OK."}],
@@ -59,14 +68,14 @@ async def _stream(client: Any, model: str, found: Found) -> None:
     }
     for _ in range(2):
         try:
-            stream = await client.chat.completions.create(**kwargs)
+            stream = await client.stream(kwargs)
             try:
                 async for chunk in stream:
                     found.streams = True
-                    if chunk.usage is not None and chunk.usage.prompt_tokens:
-                        found.usage = True
-                    if any(c.finish_reason for c in chunk.choices or ()):
-                        found.finish_reason = True
+                    state = StreamState()
+                    state.add(chunk)
+                    found.usage = found.usage or bool(state.usage and state.usage[0])
+                    found.finish_reason = found.finish_reason or state.finish_reason is not None
             finally:
                 await stream.close()
             return
@@ -78,7 +87,7 @@ async def _stream(client: Any, model: str, found: Found) -> None:
             del kwargs["stream_options"]
 
 
-async def _structured(client: Any, model: str, found: Found) -> None:
+async def _structured(client: ChatClient, model: str, found: Found) -> None:
     for mode in STRUCTURED_MODES:
         response_format = response_format_for(mode, REVIEW_SCHEMA)
         if response_format is None:
@@ -92,7 +101,7 @@ async def _structured(client: Any, model: str, found: Found) -> None:
             "response_format": response_format,
         }
         try:
-            await client.chat.completions.create(**kwargs)
+            await client.complete(kwargs)
         except Exception as error:
             status, said = _said(error)
             if status is None or refused_field(status, said, kwargs) != "response_format":
@@ -141,7 +150,11 @@ def _report_usage(section: Section, found: Found, counter: str, model: str) -> N
 
 
 async def check_features(
-    section: Section, client: Any, model: str, base_url: str = "", key: str | None = None
+    section: Section,
+    client: ChatClient,
+    model: str,
+    base_url: str = "",
+    key: str | None = None,
 ) -> None:
     """Probe streaming, usage (else the tokenizer) and structured output with `model`; say
     what lspilot uses."""

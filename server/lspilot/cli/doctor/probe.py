@@ -1,6 +1,6 @@
 """The endpoint probe of `lspilot doctor`: the model list, then a one-token completion.
 
-It talks to the endpoint with the same SDK and key the engine uses, but without lspilot's
+It talks to the endpoint with the same HTTP client and key the engine uses, but without lspilot's
 retry, cache or limits: a doctor wants the endpoint's first answer, and its latency. Each
 failure becomes one finding naming the fix; nothing echoes the key.
 """
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lspilot.cli.doctor.report import FAIL, OK, WARN, Section
 
 if TYPE_CHECKING:
     from lspilot.assistant.engines.base import Engine
+    from lspilot.assistant.engines.chat_client import ChatClient
     from lspilot.settings import Settings
 
 #: Most model names quoted in a message about a wrong one.
@@ -23,7 +24,7 @@ SHOWN_MODELS = 8
 
 @dataclass
 class Failure:
-    """An SDK error sorted into what the user can do about it."""
+    """An endpoint error sorted into what the user can do about it."""
 
     kind: str  # auth, connect, timeout, not_found, rate_limit, status, other
     status: int | None
@@ -31,18 +32,23 @@ class Failure:
 
 
 def classify(error: Exception, secret: str | None) -> Failure:
-    """Sort an `openai` SDK error; its message scrubbed of the key."""
-    import openai
+    """Sort an endpoint error (`lspilot.assistant.engines.chat_client`); its message
+    scrubbed of the key."""
+    from lspilot.assistant.engines.chat_client import (
+        EndpointConnectionError,
+        EndpointStatusError,
+        EndpointTimeoutError,
+    )
 
     message = str(getattr(error, "message", "") or error)
     if secret:
         message = message.replace(secret, "«redacted»")
     message = " ".join(message.split())[:200]
-    if isinstance(error, openai.APITimeoutError):
+    if isinstance(error, EndpointTimeoutError):
         return Failure("timeout", None, message)
-    if isinstance(error, openai.APIConnectionError):
+    if isinstance(error, EndpointConnectionError):
         return Failure("connect", None, message)
-    if isinstance(error, openai.APIStatusError):
+    if isinstance(error, EndpointStatusError):
         status = error.status_code
         if status in (401, 403):
             return Failure("auth", status, message)
@@ -69,14 +75,18 @@ class Probe:
         self.where = engine.describe().get("endpoint", "")
         self.is_ollama = engine.id == "ollama"
 
-    def client(self) -> Any:
-        import openai
+    def client(self) -> ChatClient:
+        """A client for the engine's endpoint (no retries: the doctor reports the first
+        answer, not a retried one)."""
+        from lspilot.assistant.engines.chat_client import ChatClient
 
-        return openai.AsyncOpenAI(
-            base_url=getattr(self.engine, "base_url", None) or self.where,
-            api_key=self.key or "not-needed",
-            max_retries=0,  # the doctor reports the first answer, not a retried one
-            timeout=self.settings.request_timeout_ms / 1000,
+        timeout = self.settings.request_timeout_ms / 1000
+        return ChatClient(
+            getattr(self.engine, "base_url", None) or self.where,
+            self.key,
+            timeout_s=timeout,
+            connect_timeout_s=timeout,
+            where=self.where,
         )
 
     def fatal(self, failure: Failure) -> bool:
@@ -104,11 +114,11 @@ class Probe:
             return False
         return True
 
-    async def models(self, client: Any) -> list[str] | None:
+    async def models(self, client: ChatClient) -> list[str] | None:
         """The listed model ids, or None when the list is unavailable or the probe must stop."""
         start = time.perf_counter()
         try:
-            page = await client.models.list()
+            ids = await client.models()
         except Exception as error:
             failure = classify(error, self.key)
             if self.fatal(failure):
@@ -119,20 +129,21 @@ class Probe:
                 " the completion below still tells whether the model answers",
             )
             return None
-        ids = [str(m.id) for m in getattr(page, "data", [])]
         plural = "s" if len(ids) != 1 else ""
         self.section.add(OK, f"model list: {len(ids)} model{plural} in {_ms(start)} ms")
         return ids
 
-    async def complete(self, client: Any, model: str, listed: list[str] | None) -> bool:
+    async def complete(self, client: ChatClient, model: str, listed: list[str] | None) -> bool:
         """A one-token completion with `model`, timed; whether it answered."""
         start = time.perf_counter()
         try:
-            await client.chat.completions.create(
-                model=model,
-                messages=[{"role": "user", "content": "Reply with the word OK."}],
-                max_tokens=1,
-                temperature=0,
+            await client.complete(
+                {
+                    "model": model,
+                    "messages": [{"role": "user", "content": "Reply with the word OK."}],
+                    "max_tokens": 1,
+                    "temperature": 0,
+                }
             )
         except Exception as error:
             failure = classify(error, self.key)
