@@ -145,21 +145,22 @@ async def test_closing_leaves_no_write_ahead_log(tmp_path: Path) -> None:
     assert not (tmp_path / "results" / "cache.db-wal").exists()
 
 
-async def test_memory_hits_share_one_validated_result_apart_from_the_callers(
-    tmp_path: Path,
-) -> None:
+async def test_memory_hits_are_each_the_callers_own(tmp_path: Path) -> None:
     cache = ResultCache(CacheSettings(dir=str(tmp_path)))
     stored = result()
     await cache.set(key(), stored)
     stored.markdown = "changed by the caller"
     first, level = await cache.lookup(key())
-    second, _ = await cache.lookup(key())
-    assert level == "memory" and first is second  # no validation per memory hit
+    assert level == "memory"
     assert isinstance(first, ExplainResult) and first.markdown == "Adds two numbers."
+    first.markdown = "changed by the first caller"
+    second, level = await cache.lookup(key())
+    assert level == "memory" and second is not first
+    assert isinstance(second, ExplainResult) and second.markdown == "Adds two numbers."
     cache.memory.clear()
     from_disk, level = await cache.lookup(key())
-    assert level == "disk" and from_disk == first and from_disk is not first
-    assert (await cache.lookup(key()))[1] == "memory"  # validated once, on its way into L1
+    assert level == "disk" and from_disk == second
+    assert (await cache.lookup(key()))[1] == "memory"  # kept on its way in from the disk
     await cache.aclose()
 
 
@@ -172,20 +173,21 @@ async def test_review_results_keep_their_issues(tmp_path: Path) -> None:
     await cache.aclose()
 
 
-async def test_memory_keeps_its_own_lists_and_shares_only_frozen_parts(tmp_path: Path) -> None:
-    """L1's copy of a stored result: the caller may change its result and its lists; the
-    frozen parts (meta, issues) are shared rather than deep-copied (memory per entry)."""
+async def test_memory_counts_what_it_keeps(tmp_path: Path) -> None:
+    """L1 keeps a result's JSON text, and its cap counts exactly that text: 2,500 review
+    results with no issues take ~0.5 MiB of it (as objects they took ~3 MiB)."""
     cache = ResultCache(CacheSettings(dir=str(tmp_path)))
     issue = ReviewIssue(quote="a + b", message="m", fix="a - b")
     review = ReviewResult(issues=[issue])
     k = key(ReviewInput(code=CODE), task="review")
     await cache.set(k, review)
     review.issues.append(ReviewIssue(quote="b", message="added by the caller"))
-    review.issues = []
     kept, level = await cache.lookup(k)
-    assert level == "memory" and isinstance(kept, ReviewResult)
-    assert kept == ReviewResult(issues=[issue]) and kept is not review
-    assert kept.issues[0] is issue and kept.meta is review.meta  # frozen: shared
+    assert level == "memory" and kept == ReviewResult(issues=[issue])
+    assert cache.memory.size_bytes == len(ReviewResult(issues=[issue]).model_dump_json())
+    for n in range(2500):
+        await cache.set(key(ReviewInput(code=f"x = {n}\n"), task="review"), ReviewResult())
+    assert cache.memory.size_bytes < 2500 * 250
     await cache.aclose()
 
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lspilot.assistant.disk_thread import DiskThread
-from lspilot.assistant.memory_cache import MemoryCache, entry_size, own_copy
+from lspilot.assistant.memory_cache import MemoryCache
 from lspilot.assistant.shared_cache import SharedCache
 from lspilot.assistant.tasks import RESULT_TYPES, AnyTaskInput, Task, TaskResult
 
@@ -276,9 +276,13 @@ class ResultCache:
 
         A value that no longer fits its result model (another lspilot version) is a miss.
         """
-        result = self.memory.get(key)
-        if result is not None:
-            return result, "memory"  # validated when it came in
+        kept = self.memory.get(key)
+        if kept is not None:
+            task, text = kept
+            try:
+                return RESULT_TYPES[task].model_validate_json(text), "memory"
+            except ValueError:  # cannot happen for what `_keep` kept; a miss if it does
+                self.memory.discard(key)
         level = "disk"
         value = await self._thread.run(self._get_sync, key)
         if value is None:
@@ -290,7 +294,7 @@ class ResultCache:
         except (KeyError, ValueError, TypeError) as error:
             log.debug("ignoring unreadable cache entry: %s", error)
             return None, ""
-        self.memory.set(key, result, entry_size(value))
+        self._keep(key, Task(value["task"]), result)
         if level == "shared":
             # Filling the disk must not hold the answer up: the disk thread, in the background.
             fill = asyncio.get_running_loop().create_task(
@@ -303,7 +307,7 @@ class ResultCache:
     async def lookup(self, key: str) -> tuple[TaskResult | None, str]:
         """The stored result for `key` and its level ("memory", "disk", "shared"), or (None, "").
 
-        The result is shared with the memory level: copy it (`model_copy`) to change it.
+        Each hit is a result of its own: the caller may change it.
         """
         if self.mode == "off":
             return None, ""
@@ -328,10 +332,15 @@ class ResultCache:
             return
         task = next(t for t, kind in RESULT_TYPES.items() if type(result) is kind)
         value = {"task": str(task), "result": result.model_dump(mode="json")}
-        # L1 keeps a copy: the caller's result is the caller's to change.
-        self.memory.set(key, own_copy(result), entry_size(value))
+        self._keep(key, task, result)
         await self._thread.run(self._set_sync, key, value)
         self.shared.set(key, value)
+
+    def _keep(self, key: str, task: Task, result: TaskResult) -> None:
+        """Keep `result` in L1 as its JSON text (see lspilot.assistant.memory_cache)."""
+        if self.memory.max_bytes:
+            text = result.model_dump_json()
+            self.memory.set(key, (task, text), len(text.encode("utf-8", "surrogatepass")))
 
     def stats(self) -> dict[str, Any]:
         """Entries, size in bytes, directory and mode, as last seen (no disk access here);
