@@ -265,7 +265,7 @@ class LspilotServer(LanguageServer):
         itself; otherwise it is imported here, between messages: an import holds the event
         loop (and, in a thread, the GIL), so one module per step, listed leaves first, keeps
         each step short. Never raises (a module that fails to import is the request's to
-        report). Then the engine's `preload` (imports it runs in a worker thread).
+        report). Then the engine's `preload` (its HTTP client, built in a worker thread).
         """
         began, spent, count = time.perf_counter(), 0.0, 0
         for name in modules:
@@ -294,7 +294,7 @@ class LspilotServer(LanguageServer):
         # garbage collection (the server's own start-up objects are frozen already, see
         # lspilot.cli.serve).
         gc.freeze()
-        # Last, what the engine imports in a thread of its own (the openai SDK).
+        # Last, what the engine builds in a thread of its own (its HTTP client).
         assistant = await self.get_assistant()
         preload = getattr(assistant.engine, "preload", None)
         if preload is not None and not self.closing:

@@ -1,7 +1,7 @@
 """The provider layer: one task-level API (`Assistant`) in front of the engines.
 
 Importing this package is cheap (`lspilot.settings` imports `lspilot.assistant.tasks`, which
-runs this file): `Assistant` is loaded on first access, and the `openai` SDK, diskcache and
+runs this file): `Assistant` is loaded on first access, and the HTTP stack (httpx), diskcache and
 the offline engine on first use.
 """
 
