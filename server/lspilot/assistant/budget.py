@@ -179,21 +179,24 @@ class SharedTokenBudget:
             return Reservation(rid, day, 0, output)
 
         def take(record: dict[str, Any]) -> int | None:
+            # `exhausted` is set here, in the order the reservations were decided: set after
+            # `_update` returned, a request let through could clear it after a later one was
+            # refused (reservations run in several threads; seen under load).
             left = self.daily - record["used"] - self._held(record) - prompt_tokens
             allowed = min(output, left)
             if allowed < least or allowed < 0:
+                self._exhausted_on = self._today()
                 return None
             record["held"][rid] = (prompt_tokens + allowed, self._clock())
+            self._exhausted_on = None
             return allowed
 
         allowed = self._update(take)
         if allowed is None:
-            self._exhausted_on = self._today()
             raise BudgetExceededError(
                 f"daily token budget of {self.daily} reached",
                 user_message=self.exhausted_message(),
             )
-        self._exhausted_on = None
         return Reservation(rid, day, prompt_tokens + allowed, allowed)
 
     def settle(self, reservation: Reservation, used: int) -> None:
